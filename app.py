@@ -1,0 +1,30 @@
+"""CNN Architecture Explorer: the entry point (`streamlit run app.py`).
+
+It only frames the app: page settings, the sidebar every page shares, and the
+list of pages in teaching order. Each page lives in its own file under pages/.
+"""
+
+import logging
+
+import streamlit as st
+
+from explorer.errors import UserError
+from pages.shared import render_sidebar, url_problems
+
+st.set_page_config(page_title="CNN Architecture Explorer", page_icon="🧠", layout="wide")
+
+PAGES = [
+    st.Page("pages/layers.py", title="Layer table", icon="📋", url_path="layers", default=True),
+]
+
+navigation = st.navigation(PAGES)
+render_sidebar()
+for problem in url_problems():
+    st.warning(problem)
+try:
+    navigation.run()
+except UserError as error:
+    st.error(str(error))
+except Exception:  # a bug, not the user's doing: log it, keep the app alive, say so plainly
+    logging.getLogger("explorer.app").exception("Page %s failed", navigation.title)
+    st.error("Something went wrong while drawing this page; try another setting, or reload the page.")

@@ -1,0 +1,93 @@
+"""Layer table: every layer of the chosen network with its output shape, parameters and cost."""
+
+import streamlit as st
+
+from explorer.sizes import size_problem
+from explorer.source import architecture_source
+from explorer.summary import build_meta_model, format_bytes, memory_warning
+from pages.shared import cached_layer_table, current_selection
+
+selection = current_selection()
+spec, size = selection.spec, selection.size
+
+st.title(f"Layer table · {spec.name}")
+st.caption(
+    f"Input {size.batch}×{spec.in_channels}×{size.height}×{size.width} (batch × channels × height × width). "
+    "Every number below is read off the model by torchinfo, not typed in."
+)
+
+problem = size_problem(spec, size)
+if problem:
+    st.error(problem)
+    st.stop()
+
+table = cached_layer_table(spec.id, size.height, size.width, size.batch)
+totals = table.totals
+
+warning = memory_warning(spec, size, totals)
+if warning:
+    st.warning(warning)
+
+params_col, trainable_col, macs_col, memory_col = st.columns(4)
+params_col.metric("Parameters", f"{totals.total_params:,}")
+trainable_col.metric("Trainable parameters", f"{totals.trainable_params:,}")
+macs_col.metric(
+    "Multiply-adds",
+    f"{totals.total_mult_adds / 1e9:,.3f} G" if totals.total_mult_adds >= 1e7 else f"{totals.total_mult_adds:,}",
+    help=f"{totals.total_mult_adds:,} multiply-adds for the whole batch, counting each weight and bias once per output position.",
+)
+memory_col.metric(
+    "Estimated memory",
+    format_bytes(totals.estimated_bytes),
+    help=(
+        f"Input {format_bytes(totals.input_bytes)} + outputs kept for a backward pass "
+        f"{format_bytes(totals.forward_backward_bytes)} + parameters {format_bytes(totals.param_bytes)} "
+        "(float32, torchinfo's estimate)."
+    ),
+)
+
+depth = st.slider(
+    "Fold to depth",
+    min_value=1,
+    max_value=max(table.max_depth, 2),
+    value=min(2, table.max_depth),
+    disabled=table.max_depth == 1,
+    help="1 shows the network's stages; each step down opens blocks into the layers inside them. "
+    "A folded row carries the parameters and multiply-adds of everything inside it.",
+)
+rows = table.fold(depth)
+st.dataframe(
+    rows,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "name": st.column_config.TextColumn("Layer", help="Dotted path as in model.named_modules()"),
+        "type": "Type",
+        "depth": st.column_config.NumberColumn("Depth", format="%d"),
+        "output_shape": "Output shape",
+        "kernel_size": "Kernel",
+        "params": st.column_config.NumberColumn("Parameters", format="localized"),
+        "param_share": st.column_config.ProgressColumn(
+            "Share of parameters", min_value=0.0, max_value=1.0, format="percent"
+        ),
+        "mult_adds": st.column_config.NumberColumn("Multiply-adds", format="localized"),
+        "trainable": "Trainable",
+    },
+)
+if spec.note:
+    st.caption(spec.note)
+
+st.download_button(
+    "Download this table as CSV",
+    rows.to_csv(index=False).encode(),
+    file_name=f"{spec.id}_{size.height}x{size.width}_depth{depth}.csv",
+    mime="text/csv",
+)
+
+model = build_meta_model(spec)
+with st.expander("The model as PyTorch prints it"):
+    st.code(repr(model), language="text")
+with st.expander("Source code of this architecture"):
+    for title, code in architecture_source(spec, model):
+        st.markdown(f"`{title}`")
+        st.code(code, language="python")

@@ -1,0 +1,23 @@
+"""Shared test helpers: the repository root and a ready AppTest for the app."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def app_test():
+    """A function that runs app.py headlessly, optionally from a URL query, and returns the AppTest."""
+    from streamlit.testing.v1 import AppTest
+
+    def run(query: dict[str, str] | None = None, page: str | None = None):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        if page:
+            at.switch_page(page)
+        return at.run()
+
+    return run
