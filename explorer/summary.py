@@ -29,7 +29,7 @@ META = torch.device("meta")
 # Deep enough for every registered network (Inception v3 and the ResNets reach 3).
 _ALL_DEPTHS = 64
 # A single request larger than this would crowd out a class sharing one server.
-MEMORY_BUDGET_BYTES = 4 * 1024**3
+MEMORY_BUDGET_BYTES = 4 * 1000**3
 
 DISPLAY_COLUMNS = [
     "name", "type", "depth", "output_shape", "kernel_size",
@@ -68,13 +68,20 @@ class LayerTable:
     max_depth: int
 
     def fold(self, depth: int | None = None) -> pd.DataFrame:
-        """One row per layer or block down to ``depth``; the params column sums to the total."""
+        """One row per layer or block down to ``depth``.
+
+        At every depth the params and mult_adds columns sum to the totals; rows of
+        blocks that are opened up (``expanded``) carry only what is not inside them.
+        """
         depth = self.max_depth if depth is None else max(1, min(depth, self.max_depth))
         rows = self.calls[self.calls["depth"] <= depth].copy()
-        shown_whole = rows["is_leaf"] | (rows["depth"] == depth)
-        rows["params"] = rows["subtree_params"].where(shown_whole, rows["own_params"])
+        # A block opened up at this depth has its contents listed below it; counting
+        # them on the block's row too would count them twice.
+        rows["expanded"] = ~rows["is_leaf"] & (rows["depth"] < depth)
+        rows["params"] = rows["subtree_params"].where(~rows["expanded"], rows["own_params"])
+        rows["mult_adds"] = rows["mult_adds"].where(~rows["expanded"], 0)
         rows["param_share"] = rows["params"] / max(self.totals.total_params, 1)
-        return rows[DISPLAY_COLUMNS].reset_index(drop=True)
+        return rows[DISPLAY_COLUMNS + ["expanded"]].reset_index(drop=True)
 
 
 def _qualified_names(model: nn.Module) -> dict[int, str]:
@@ -277,6 +284,7 @@ def to_json(table: LayerTable, depth: int | None = None) -> dict:
                 "params": int(row.params),
                 "mult_adds": int(row.mult_adds),
                 "trainable": row.trainable,
+                "expanded": bool(row.expanded),
             }
             for row in folded.itertuples()
         ],

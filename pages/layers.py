@@ -56,8 +56,13 @@ depth = st.slider(
     "A folded row carries the parameters and multiply-adds of everything inside it.",
 )
 rows = table.fold(depth)
+shown = rows.drop(columns="expanded")
+# An opened block's numbers are itemised in the rows below it; leave its cells empty.
+for column in ("params", "mult_adds"):
+    shown[column] = shown[column].astype("Int64").mask(rows["expanded"])
+shown["param_share"] = shown["param_share"].mask(rows["expanded"])
 st.dataframe(
-    rows,
+    shown,
     hide_index=True,
     width="stretch",
     column_config={
@@ -79,7 +84,7 @@ if spec.note:
 
 st.download_button(
     "Download this table as CSV",
-    rows.to_csv(index=False).encode(),
+    shown.to_csv(index=False).encode(),
     file_name=f"{spec.id}_{size.height}x{size.width}_depth{depth}.csv",
     mime="text/csv",
 )

@@ -1,0 +1,121 @@
+"""Command line over the same library the app uses.
+
+    python -m explorer list [--json]
+    python -m explorer summary ARCH [--size N | --height H --width W] [--batch B] [--depth D] [--json]
+
+A request the library refuses (unknown architecture, a size the network cannot
+take) exits with status 2 and the same one-sentence explanation the app shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from explorer.errors import UserError
+from explorer.registry import ARCHITECTURES, get_spec
+from explorer.sizes import parse_input_size, valid_range
+from explorer.summary import format_bytes, memory_warning, summarize, to_json
+
+EXIT_USER_ERROR = 2
+
+
+def _registry_as_data() -> list[dict]:
+    return [
+        {
+            "id": spec.id,
+            "name": spec.name,
+            "family": spec.family,
+            "year": spec.year,
+            "paper": spec.paper,
+            "paper_url": spec.paper_url,
+            "in_channels": spec.in_channels,
+            "default_size": spec.default_size,
+            "min_size": spec.min_size,
+            "max_size": spec.max_size,
+            "num_classes": spec.num_classes,
+            "weights": spec.weights.__name__ if spec.weights else None,
+        }
+        for spec in ARCHITECTURES
+    ]
+
+
+def _print_list(as_json: bool) -> None:
+    entries = _registry_as_data()
+    if as_json:
+        print(json.dumps(entries, indent=2))
+        return
+    for entry, spec in zip(entries, ARCHITECTURES):
+        year = entry["year"] or "lab"
+        print(f"{entry['id']:<18} {entry['name']:<26} {year!s:<5} {entry['in_channels']} channel(s), {valid_range(spec)}")
+
+
+def _print_table(data: dict) -> None:
+    print(f"{data['architecture']}  input {'×'.join(map(str, data['input_size']))}")
+    header = f"{'layer':<34} {'type':<20} {'output':<20} {'params':>13} {'mult-adds':>15}"
+    print(header)
+    print("-" * len(header))
+    for layer in data["layers"]:
+        indent = "  " * (layer["depth"] - 1)
+        shape = "×".join(map(str, layer["output_shape"])) or "—"
+        # An opened block's numbers are itemised in the rows below it.
+        params, mult_adds = ("", "") if layer["expanded"] else (f"{layer['params']:,}", f"{layer['mult_adds']:,}")
+        print(f"{indent + layer['name']:<34} {layer['type']:<20} {shape:<20} {params:>13} {mult_adds:>15}")
+    print("-" * len(header))
+    print(f"total parameters      {data['total_params']:,}")
+    print(f"trainable parameters  {data['trainable_params']:,}")
+    print(f"multiply-adds         {data['total_mult_adds']:,}")
+    print(f"estimated memory      {format_bytes(data['estimated_memory_bytes'])}")
+
+
+def _summary(args: argparse.Namespace) -> None:
+    spec = get_spec(args.arch)
+    height = args.height or args.size or spec.default_size
+    width = args.width or args.size or spec.default_size
+    size = parse_input_size(height, width, args.batch)
+    table = summarize(spec.id, size)
+    warning = memory_warning(spec, size, table.totals)
+    if warning:
+        print(warning, file=sys.stderr)
+    data = to_json(table, args.depth)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        _print_table(data)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m explorer", description="CNN Architecture Explorer")
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="the architectures, oldest first")
+    listing.add_argument("--json", action="store_true")
+    summary = commands.add_parser("summary", help="the layer table of one architecture")
+    summary.add_argument("arch", help="architecture id, e.g. resnet18 (see `list`)")
+    summary.add_argument("--size", help="square input side in pixels")
+    summary.add_argument("--height")
+    summary.add_argument("--width")
+    summary.add_argument("--batch", default="1")
+    summary.add_argument("--depth", type=int, default=None, help="fold rows below this depth into blocks")
+    summary.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            _print_list(args.json)
+        else:
+            _summary(args)
+    except UserError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USER_ERROR
+    except BrokenPipeError:  # `| head` closed the pipe early; that is not an error
+        sys.stdout = open(os.devnull, "w")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
