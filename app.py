@@ -13,8 +13,14 @@ from pages.shared import render_sidebar, url_problems
 
 st.set_page_config(page_title="CNN Architecture Explorer", page_icon="🧠", layout="wide")
 
+# Teaching order. Every url_path must differ from its file's name: Streamlit still
+# knows the old pages/ auto-discovery, and a URL that matches a file name there runs
+# that file alone, without this script's sidebar (AppTest reruns and deep links on a
+# freshly started server both hit it). tests/test_app.py checks the rule.
 PAGES = [
-    st.Page("pages/layers.py", title="Layer table", icon="📋", url_path="layers", default=True),
+    st.Page("pages/layers.py", title="Layer table", icon="📋", url_path="layer-table", default=True),
+    st.Page("pages/parameters.py", title="Parameters", icon="🧮", url_path="parameter-breakdown"),
+    st.Page("pages/compare.py", title="Compare", icon="📊", url_path="compare-architectures"),
 ]
 
 navigation = st.navigation(PAGES)
