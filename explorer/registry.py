@@ -188,8 +188,8 @@ ARCHITECTURES: tuple[ArchSpec, ...] = (
         "Rethinking the Inception Architecture for Computer Vision (Szegedy et al.)",
         "https://arxiv.org/abs/1512.00567",
         note=(
-            "The auxiliary classifier (AuxLogits) only runs in training mode, so it has no rows "
-            "in an eval-mode layer table, but its parameters count in the totals."
+            "The auxiliary classifier (AuxLogits) runs only in training mode: the layer table "
+            "lists it with its parameters but without an output shape."
         ),
         init_weights=True,
     ),

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 DEFAULT_ARCH = "lenet5"
 # Widget keys; the "sb_" prefix keeps them apart from page-specific state.
 ARCH, HEIGHT, WIDTH, BATCH, DEVICE = "sb_arch", "sb_height", "sb_width", "sb_batch", "sb_device"
+SQUARE = "sb_square"
 _URL_READ = "sb_url_read"
 _URL_PROBLEMS = "sb_url_problems"
 _SELECTION = "sb_selection"
@@ -61,6 +62,7 @@ def _apply_url_query() -> None:
         problems.append(f"{error} Using the default size instead.")
         size = InputSize(spec.default_size, spec.default_size, 1)
     st.session_state[HEIGHT], st.session_state[WIDTH] = size.height, size.width
+    st.session_state[SQUARE] = size.height == size.width
     st.session_state[BATCH] = size.batch
     if query.get("device") in devices.available_devices():
         st.session_state[DEVICE] = query["device"]
@@ -70,6 +72,11 @@ def _apply_url_query() -> None:
 def _reset_size_for_new_arch() -> None:
     spec = get_spec(st.session_state[ARCH])
     st.session_state[HEIGHT] = st.session_state[WIDTH] = spec.default_size
+
+
+def _follow_height() -> None:
+    if st.session_state.get(SQUARE, True):
+        st.session_state[WIDTH] = st.session_state[HEIGHT]
 
 
 def _mirror_to_url(selection: Selection) -> None:
@@ -100,9 +107,14 @@ def render_sidebar() -> Selection:
     )
     spec = get_spec(st.session_state[ARCH])
     size_help = f"{spec.name} takes {valid_range(spec)}; its usual input is {spec.default_size}×{spec.default_size}."
+    square = sidebar.toggle("Square input", key=SQUARE, on_change=_follow_height)
     left, right = sidebar.columns(2)
-    left.number_input("Height", min_value=1, max_value=MAX_SIDE, step=1, key=HEIGHT, help=size_help)
-    right.number_input("Width", min_value=1, max_value=MAX_SIDE, step=1, key=WIDTH, help=size_help)
+    left.number_input(
+        "Height", min_value=1, max_value=MAX_SIDE, step=1, key=HEIGHT, help=size_help, on_change=_follow_height
+    )
+    right.number_input(
+        "Width", min_value=1, max_value=MAX_SIDE, step=1, key=WIDTH, help=size_help, disabled=square
+    )
     sidebar.number_input("Batch size", min_value=1, max_value=MAX_BATCH, step=1, key=BATCH)
     options = devices.available_devices()
     if st.session_state.get(DEVICE) not in options:
