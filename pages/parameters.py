@@ -1,0 +1,95 @@
+"""Parameters: where the chosen network keeps its parameters, with each layer's count as arithmetic."""
+
+import streamlit as st
+
+from explorer import param_charts as charts
+from explorer.params import KINDS, NORM, RULES, by_kind, hierarchy, parameter_layers
+from pages.shared import current_selection
+
+
+@st.cache_data(max_entries=32, show_spinner="Counting the network's parameters…")
+def cached_parameter_layers(arch_id: str):
+    return parameter_layers(arch_id)
+
+
+spec = current_selection().spec
+
+
+def show(fig, name: str) -> None:
+    st.plotly_chart(fig, width="stretch", config=charts.png_export_config(f"{spec.id}_{name}"))
+
+
+layers = cached_parameter_layers(spec.id)
+kinds = by_kind(layers)
+total = int(layers["params"].sum())
+
+st.title(f"Parameters · {spec.name}")
+st.caption(
+    "Counted on the model itself with PyTorch's `parameters()`. Parameters do not depend on the input size, "
+    "so the sidebar's size changes nothing here."
+)
+
+columns = st.columns(len(KINDS) + 1)
+columns[0].metric("All parameters", f"{total:,}")
+for column, row in zip(columns[1:], kinds.itertuples()):
+    column.metric(charts.KIND_LABELS[row.kind], f"{row.params:,}", help=f"{row.share:.2%} of the network, in {row.layers} layers")
+
+largest = kinds.loc[kinds["params"].idxmax()]
+st.markdown(
+    f"**{largest['share']:.1%}** of {spec.name}'s {total:,} parameters sit in its "
+    f"**{charts.KIND_LABELS[largest['kind']].lower()}** layers."
+)
+
+left, right = st.columns(2)
+with left:
+    show(charts.kind_share_chart(kinds), "by_kind")
+with right:
+    show(charts.weight_bias_chart(kinds), "weights_biases")
+
+log_scale = st.radio(
+    "Scale of the per-layer chart",
+    ["Linear", "Log"],
+    horizontal=True,
+    key="pp_scale",
+    help="A log scale shows the small layers next to the giant ones; a linear scale shows honestly how lopsided it is.",
+) == "Log"
+show(charts.layer_bar_chart(layers, log_scale=log_scale), "per_layer")
+
+show(charts.hierarchy_chart(hierarchy(layers)), "hierarchy")
+st.caption(
+    "Grey boxes are stages and blocks of the network (its dotted module names); coloured boxes are layers, "
+    "coloured by kind. Click a box to zoom in, click the bar at the top to zoom back out."
+)
+
+never_ran = layers[~layers["ran"]]
+if len(never_ran):
+    stages = ", ".join(sorted(set(never_ran["stage"])))
+    st.info(
+        f"{len(never_ran)} layers ({stages}, {int(never_ran['params'].sum()):,} parameters) run only in training "
+        "mode, so they are missing from an eval-mode layer table; they are part of the model and counted here."
+    )
+
+st.header("The arithmetic, layer by layer")
+present = [kind for kind in KINDS if (layers["kind"] == kind).any()]
+st.markdown("\n".join(f"- **{charts.KIND_LABELS[kind]}**: {RULES[kind]}." for kind in present))
+if NORM not in present:
+    st.caption(f"{spec.name} has no normalisation layers.")
+st.dataframe(
+    layers[["name", "type", "kind", "formula", "params", "share"]],
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "name": st.column_config.TextColumn("Layer", help="Dotted path as in model.named_modules(), in execution order"),
+        "type": "Type",
+        "kind": "Kind",
+        "formula": st.column_config.TextColumn("Arithmetic", width="large"),
+        "params": st.column_config.NumberColumn("Parameters (PyTorch)", format="localized"),
+        "share": st.column_config.ProgressColumn("Share", min_value=0.0, max_value=1.0, format="percent"),
+    },
+)
+st.download_button(
+    "Download this table as CSV",
+    layers.drop(columns=["bytes"]).to_csv(index=False).encode(),
+    file_name=f"{spec.id}_parameters.csv",
+    mime="text/csv",
+)
