@@ -18,7 +18,8 @@ st.set_page_config(page_title="CNN Architecture Explorer", page_icon="🧠", lay
 # that file alone, without this script's sidebar (AppTest reruns and deep links on a
 # freshly started server both hit it). tests/test_app.py checks the rule.
 PAGES = [
-    st.Page("pages/layers.py", title="Layer table", icon="📋", url_path="layer-table", default=True),
+    st.Page("pages/convolution.py", title="Convolution by hand", icon="✏️", url_path="convolution-by-hand", default=True),
+    st.Page("pages/layers.py", title="Layer table", icon="📋", url_path="layer-table"),
     st.Page("pages/parameters.py", title="Parameters", icon="🧮", url_path="parameter-breakdown"),
     st.Page("pages/compare.py", title="Compare", icon="📊", url_path="compare-architectures"),
 ]

@@ -1,0 +1,218 @@
+"""After the convolution: pooling window by window, ReLU, flatten, and the dense-versus-conv parameter count.
+
+Pooling is written out like the convolution ("max(2, 2, 2, 0) = 2 → output (0, 0)")
+and checked against ``F.max_pool2d`` / ``F.avg_pool2d``. The parameter comparison
+builds the two small networks the lab contrasts (a dense layer straight from the
+pixels, and conv → pool → ReLU → flatten → fully-connected) as real torch modules,
+reads their shapes from a forward pass and their counts from ``numel()``, and checks
+the written-out products against those counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from explorer.errors import UserError
+from explorer.handconv import (
+    ConvSettings,
+    HandArithmeticMismatch,
+    Window,
+    check_against_torch,
+    conv_problem,
+    fmt,
+    fmt_factor,
+)
+
+POOL_KINDS = ("max", "avg")
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    kind: str = "max"
+    kernel: int = 2
+    stride: int = 2
+    ceil_mode: bool = False
+
+
+@dataclass(frozen=True)
+class PoolWalk:
+    """Every pooling window in order, the pooled map, and PyTorch's answer for it."""
+
+    source: np.ndarray
+    settings: PoolSettings
+    windows: tuple[Window, ...]
+    output: np.ndarray
+    torch_output: np.ndarray
+    height_formula: str
+    width_formula: str
+
+
+def pool_output_size(n: int, k: int, stride: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling size rule without padding: ⌊(n − k)/s⌋ + 1, or ⌈…⌉ + 1 with ``ceil_mode``.
+
+    With ``ceil_mode`` a last window that would start past the edge is dropped, as torch does.
+    """
+    if not ceil_mode:
+        return (n - k) // stride + 1
+    out = -(-(n - k) // stride) + 1
+    return out - 1 if (out - 1) * stride >= n else out
+
+
+def pool_size_formula(side: str, n: int, k: int, stride: int, ceil_mode: bool) -> str:
+    left, right = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
+    rounded = -(-(n - k) // stride) if ceil_mode else (n - k) // stride
+    text = f"{left}({side} − k)/s{right} + 1 = {left}({n} − {k})/{stride}{right} + 1 = {rounded} + 1 = {rounded + 1}"
+    answer = pool_output_size(n, k, stride, ceil_mode)
+    if answer != rounded + 1:
+        text += f", but the last window would start past the edge, so it is dropped: {answer}"
+    return text
+
+
+def pool_problem(map_shape: tuple[int, int], settings: PoolSettings) -> str | None:
+    """One sentence if this pooling cannot run on a map of this shape, else ``None``."""
+    if settings.kind not in POOL_KINDS:
+        return f"Pooling is either {' or '.join(POOL_KINDS)}."
+    if settings.kernel < 1 or settings.stride < 1:
+        return "The pooling kernel and stride must be at least 1."
+    rows, cols = map_shape
+    if settings.kernel > rows or settings.kernel > cols:
+        k = settings.kernel
+        return f"The {k}×{k} pooling window is larger than the {rows}×{cols} feature map; choose a smaller pooling kernel."
+    return None
+
+
+def pool_by_hand(source: np.ndarray, settings: PoolSettings = PoolSettings()) -> PoolWalk:
+    """Every pooling window written out, with PyTorch's pooled map alongside."""
+    problem = pool_problem(source.shape, settings)
+    if problem:
+        raise UserError(problem)
+    k, s = settings.kernel, settings.stride
+    out_h = pool_output_size(source.shape[0], k, s, settings.ceil_mode)
+    out_w = pool_output_size(source.shape[1], k, s, settings.ceil_mode)
+    windows = []
+    output = np.zeros((out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            # With ceil_mode the last window may hang over the edge; only the cells inside count.
+            rows = range(i * s, min(i * s + k, source.shape[0]))
+            cols = range(j * s, min(j * s + k, source.shape[1]))
+            cells = tuple((r, c) for r in rows for c in cols)
+            inputs = tuple(float(source[r, c]) for r, c in cells)
+            listed = ", ".join(fmt(x) for x in inputs)
+            if settings.kind == "max":
+                value = max(inputs)
+                text = f"max({listed}) = {fmt(value)} → output ({i}, {j})"
+            else:
+                value = sum(inputs) / len(inputs)
+                total = " + ".join(fmt_factor(x) for x in inputs)
+                text = f"({total})/{len(inputs)} = {fmt(value)} → output ({i}, {j})"
+            output[i, j] = value
+            windows.append(Window(i, j, cells, inputs, value, text))
+    torch_output = _torch_pool(source, settings)
+    check_against_torch(output, torch_output, f"{settings.kind}_pool2d")
+    return PoolWalk(
+        source=source,
+        settings=settings,
+        windows=tuple(windows),
+        output=output,
+        torch_output=torch_output,
+        height_formula=pool_size_formula("H", source.shape[0], k, s, settings.ceil_mode),
+        width_formula=pool_size_formula("W", source.shape[1], k, s, settings.ceil_mode),
+    )
+
+
+def _torch_pool(source: np.ndarray, settings: PoolSettings) -> np.ndarray:
+    x = torch.tensor(source, dtype=torch.float64)[None, None]
+    pool = F.max_pool2d if settings.kind == "max" else F.avg_pool2d
+    return pool(x, settings.kernel, settings.stride, ceil_mode=settings.ceil_mode)[0, 0].numpy()
+
+
+def relu_by_hand(grid: np.ndarray) -> tuple[np.ndarray, int]:
+    """max(0, x) for every cell, checked against ``torch.relu``; also how many cells it zeroed."""
+    hand = np.where(grid > 0, grid, 0.0)
+    check_against_torch(hand, torch.relu(torch.tensor(grid, dtype=torch.float64)).numpy(), "relu")
+    return hand, int((grid < 0).sum())
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    """One row of the comparison: a layer, what comes out of it, and its parameters written out."""
+
+    network: str
+    layer: str
+    output_shape: str
+    params: int
+    arithmetic: str
+
+
+@dataclass(frozen=True)
+class ParamComparison:
+    rows: tuple[LayerCount, ...]
+    dense_total: int
+    conv_total: int
+
+
+def _shape(tensor: torch.Tensor) -> str:
+    return "×".join(str(n) for n in tensor.shape[1:])  # without the batch dimension
+
+
+def _count(module: nn.Module, written: str, expected: int) -> int:
+    actual = sum(p.numel() for p in module.parameters())
+    if actual != expected:
+        raise HandArithmeticMismatch(f"{written} gives {expected} but torch counts {actual}")
+    return actual
+
+
+def compare_parameters(
+    height: int,
+    width: int,
+    kernel: int,
+    conv: ConvSettings,
+    pool: PoolSettings,
+    filters: int,
+    classes: int,
+) -> ParamComparison:
+    """Parameters and shapes of a dense classifier and a small conv net on the same one-channel input."""
+    if filters < 1 or classes < 1:
+        raise UserError("The number of filters and of classes must be at least 1.")
+    problem = conv_problem((height, width), kernel, conv)
+    if problem:
+        raise UserError(problem)
+    x = torch.zeros(1, 1, height, width)
+    rows = [LayerCount("dense", "input", _shape(x), 0, "")]
+    with torch.no_grad():
+        flat = x.flatten(1)
+        rows.append(LayerCount("dense", "flatten", _shape(flat), 0, f"1×{height}×{width} = {flat.shape[1]} numbers"))
+        dense = nn.Linear(flat.shape[1], classes)
+        written = f"{flat.shape[1]}×{classes} + {classes}"
+        dense_params = _count(dense, written, flat.shape[1] * classes + classes)
+        rows.append(LayerCount("dense", "fully-connected", _shape(dense(flat)), dense_params, f"{written} = {dense_params}"))
+
+        rows.append(LayerCount("conv", "input", _shape(x), 0, ""))
+        conv_layer = nn.Conv2d(1, filters, kernel, conv.stride, conv.padding, conv.dilation)
+        written = f"{filters}×1×{kernel}×{kernel} + {filters}"
+        conv_params = _count(conv_layer, written, filters * kernel * kernel + filters)
+        y = conv_layer(x)
+        rows.append(LayerCount("conv", "convolution", _shape(y), conv_params, f"{written} = {conv_params}"))
+        problem = pool_problem(tuple(y.shape[2:]), pool)
+        if problem:
+            raise UserError(problem)
+        pool_layer = (nn.MaxPool2d if pool.kind == "max" else nn.AvgPool2d)(
+            pool.kernel, pool.stride, ceil_mode=pool.ceil_mode
+        )
+        y = pool_layer(y)
+        rows.append(LayerCount("conv", f"{pool.kind} pooling", _shape(y), 0, "nothing to learn"))
+        y = torch.relu(y)
+        rows.append(LayerCount("conv", "ReLU", _shape(y), 0, "nothing to learn"))
+        flat = y.flatten(1)
+        rows.append(LayerCount("conv", "flatten", _shape(flat), 0, f"{_shape(y)} = {flat.shape[1]} numbers"))
+        fc = nn.Linear(flat.shape[1], classes)
+        written = f"{flat.shape[1]}×{classes} + {classes}"
+        fc_params = _count(fc, written, flat.shape[1] * classes + classes)
+        rows.append(LayerCount("conv", "fully-connected", _shape(fc(flat)), fc_params, f"{written} = {fc_params}"))
+    return ParamComparison(tuple(rows), dense_params, conv_params + fc_params)
