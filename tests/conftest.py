@@ -16,8 +16,10 @@ def app_test():
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         for key, value in (query or {}).items():
             at.query_params[key] = value
+        at.run()
         if page:
-            at.switch_page(page)
-        return at.run()
+            # AppTest identifies st.navigation's pages only after a first run.
+            at.switch_page(page).run()
+        return at
 
     return run

@@ -1,0 +1,98 @@
+"""The app run headlessly with AppTest: sidebar, URL mirror, layer table, and every page without an exception."""
+
+import re
+
+import pytest
+import streamlit as st
+
+from explorer.registry import get_spec
+from tests.conftest import ROOT
+
+APP_SOURCE = (ROOT / "app.py").read_text()
+PAGE_ENTRIES = re.findall(r'st\.Page\(\s*"(pages/[\w]+\.py)".*?url_path="([^"]+)"', APP_SOURCE)
+
+
+def test_every_page_file_is_listed_once_with_a_url_path_unlike_its_file_name():
+    files = [path for path, _ in PAGE_ENTRIES]
+    assert "pages/layers.py" in files and len(files) == len(set(files))
+    for path, url_path in PAGE_ENTRIES:
+        assert (ROOT / path).exists()
+        # Streamlit's legacy pages/ discovery would run the file alone for a matching URL.
+        assert url_path != path.removeprefix("pages/").removesuffix(".py")
+
+
+def metric_values(at) -> dict[str, str]:
+    return {metric.label: metric.value for metric in at.metric}
+
+
+def test_default_page_is_the_lenet5_table(app_test):
+    at = app_test(page="pages/layers.py")
+    assert not at.exception
+    assert at.title[0].value == "Layer table · LeNet-5"
+    assert metric_values(at)["Parameters"] == "61,706"  # worked out by hand in test_registry
+    table = at.dataframe[0].value
+    assert "classifier.0" in set(table["name"])
+
+
+def test_a_shared_link_opens_the_same_architecture_and_size(app_test):
+    at = app_test(query={"arch": "resnet18", "h": "160", "w": "128", "batch": "2"}, page="pages/layers.py")
+    assert not at.exception
+    assert at.title[0].value == "Layer table · ResNet-18"
+    assert at.number_input(key="sb_height").value == 160 and at.number_input(key="sb_width").value == 128
+    assert at.toggle(key="sb_square").value is False
+    meta = get_spec("resnet18").weights.IMAGENET1K_V1.meta
+    assert metric_values(at)["Parameters"] == f"{meta['num_params']:,}"
+    assert at.query_params["arch"] == ["resnet18"] or at.query_params["arch"] == "resnet18"
+
+
+@pytest.mark.parametrize(
+    ("query", "sentence"),
+    [
+        ({"arch": "resnet9000"}, "There is no architecture called 'resnet9000'"),
+        ({"arch": "vgg16", "h": "-5"}, "The input height must be a whole number from 1 to 1024; got '-5'."),
+        ({"arch": "vgg16", "h": "nan"}, "The input height must be a whole number from 1 to 1024; got 'nan'."),
+    ],
+)
+def test_a_broken_link_says_what_it_ignored_and_still_works(app_test, query, sentence):
+    at = app_test(query=query, page="pages/layers.py")
+    assert not at.exception
+    assert any(w.value.startswith(sentence) for w in at.warning), [w.value for w in at.warning]
+    assert at.dataframe, "the page still shows a table"
+
+
+def test_changing_architecture_resets_size_and_too_small_sizes_get_one_sentence(app_test):
+    at = app_test(page="pages/layers.py")
+    at.selectbox(key="sb_arch").set_value("inception_v3").run()
+    assert at.number_input(key="sb_height").value == 299 and at.number_input(key="sb_width").value == 299
+    at.number_input(key="sb_height").set_value(64).run()
+    assert not at.exception
+    assert at.number_input(key="sb_width").value == 64  # square input follows the height
+    assert [e.value for e in at.error] == ["Inception v3 needs inputs of at least 75×75; you chose 64×64."]
+    assert not at.dataframe
+    at.number_input(key="sb_height").set_value(80).run()
+    assert not at.error and at.dataframe
+
+
+def test_changing_the_depth_runs_nothing_again(app_test, monkeypatch):
+    import pages.shared
+
+    calls = []
+    real_summarize = pages.shared.summarize
+    monkeypatch.setattr(pages.shared, "summarize", lambda *a: calls.append(a) or real_summarize(*a))
+    st.cache_data.clear()
+    at = app_test(query={"arch": "resnet34"}, page="pages/layers.py")
+    assert len(calls) == 1
+    rows_at_2 = len(at.dataframe[0].value)
+    at.slider[0].set_value(3).run()
+    assert len(at.dataframe[0].value) > rows_at_2
+    at.slider[0].set_value(1).run()
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("arch_id", ["toy_conv", "lenet5", "resnet18"])
+def test_every_page_runs_without_an_exception(app_test, arch_id):
+    at = app_test(query={"arch": arch_id})
+    for path, _ in PAGE_ENTRIES:
+        at.switch_page(path).run()
+        assert not at.exception, (path, at.exception)
+        assert at.title, path
