@@ -1,0 +1,112 @@
+"""Pictures that need no upload: real photos and handwritten digits shipped inside packages.
+
+- Photos: the sample images inside scikit-image's and scikit-learn's wheels
+  (a cat, a coffee cup, an astronaut, a rocket, ...), read as the files' own bytes.
+- Handwritten digits: scikit-learn's 1,797 scanned digits (8×8 pixels, 17 grey
+  levels; Alpaydin & Kaynak's UCI "optdigits" set), one example of each digit.
+- Scoreboard digits: the 5×5 block digits of the lab's toy networks, drawn here.
+
+Every sample is returned as encoded image bytes, so it takes exactly the same
+path through ``explorer.images`` as an uploaded file does.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class Sample:
+    key: str
+    label: str
+    kind: str  # "photo", "handwritten" or "scoreboard"
+    answer: str | None = None  # the digit shown, where there is one
+
+
+# (key, label, package folder, file name): files that ship inside the wheels.
+_PHOTO_FILES = (
+    ("chelsea", "Chelsea the cat", "skimage.data", "chelsea.png"),
+    ("coffee", "A cup of coffee", "skimage.data", "coffee.png"),
+    ("astronaut", "Astronaut Eileen Collins", "skimage.data", "astronaut.png"),
+    ("rocket", "A rocket on the launch pad", "skimage.data", "rocket.jpg"),
+    ("motorcycle", "A motorcycle", "skimage.data", "motorcycle_left.png"),
+    ("camera", "The cameraman (greyscale)", "skimage.data", "camera.png"),
+    ("china", "A temple in China", "sklearn.datasets.images", "china.jpg"),
+    ("flower", "A flower", "sklearn.datasets.images", "flower.jpg"),
+)
+
+# The ten digits as lit cells of a 5×5 scoreboard, one string per row ("#" lit).
+SCOREBOARD_DIGITS: dict[str, tuple[str, ...]] = {
+    "0": (".###.", "#...#", "#...#", "#...#", ".###."),
+    "1": ("..#..", ".##..", "..#..", "..#..", ".###."),
+    "2": (".###.", "#...#", "..##.", ".#...", "#####"),
+    "3": ("####.", "....#", ".###.", "....#", "####."),
+    "4": ("#..#.", "#..#.", "#####", "...#.", "...#."),
+    "5": ("#####", "#....", "####.", "....#", "####."),
+    "6": (".###.", "#....", "####.", "#...#", ".###."),
+    "7": ("#####", "...#.", "..#..", ".#...", ".#..."),
+    "8": (".###.", "#...#", ".###.", "#...#", ".###."),
+    "9": (".###.", "#...#", ".####", "....#", ".###."),
+}
+
+PHOTOS = tuple(Sample(key, label, "photo") for key, label, _, _ in _PHOTO_FILES)
+HANDWRITTEN = tuple(Sample(f"handwritten_{d}", f"Handwritten {d}", "handwritten", str(d)) for d in range(10))
+SCOREBOARD = tuple(Sample(f"scoreboard_{d}", f"Scoreboard {d}", "scoreboard", d) for d in SCOREBOARD_DIGITS)
+_BY_KEY = {sample.key: sample for sample in PHOTOS + HANDWRITTEN + SCOREBOARD}
+
+
+def get_sample(key: str) -> Sample:
+    return _BY_KEY[key]
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=1)
+def _handwritten_examples() -> dict[str, np.ndarray]:
+    """The first scanned example of each digit, as 8×8 uint8 (bright ink on black, like MNIST)."""
+    from sklearn.datasets import load_digits  # imported here: scikit-learn takes a second to import
+
+    digits = load_digits()
+    examples = {}
+    for image, target in zip(digits.images, digits.target):
+        examples.setdefault(str(target), np.rint(image / 16 * 255).astype(np.uint8))
+    return examples
+
+
+def scoreboard_pixels(digit: str) -> np.ndarray:
+    """The 5×5 scoreboard digit as 0/255 uint8 (lit cells bright)."""
+    rows = SCOREBOARD_DIGITS[digit]
+    return np.array([[255 if cell == "#" else 0 for cell in row] for row in rows], dtype=np.uint8)
+
+
+@functools.lru_cache(maxsize=32)
+def sample_bytes(key: str) -> bytes:
+    """The encoded image file for one sample."""
+    sample = _BY_KEY[key]
+    if sample.kind == "photo":
+        package, name = next((pkg, name) for k, _, pkg, name in _PHOTO_FILES if k == key)
+        return (resources.files(package) / name).read_bytes()
+    if sample.kind == "handwritten":
+        return _png(_handwritten_examples()[sample.answer])
+    return _png(scoreboard_pixels(sample.answer))
+
+
+def default_kind(in_channels: int, default_size: int) -> str:
+    """The sample kind that suits a network: photos for colour nets, digits for the small grey ones."""
+    if in_channels == 3:
+        return "photo"
+    return "scoreboard" if default_size <= 8 else "handwritten"
+
+
+def samples_of(kind: str) -> tuple[Sample, ...]:
+    return {"photo": PHOTOS, "handwritten": HANDWRITTEN, "scoreboard": SCOREBOARD}[kind]
