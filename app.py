@@ -22,6 +22,7 @@ PAGES = [
     st.Page("pages/layers.py", title="Layer table", icon="📋", url_path="layer-table"),
     st.Page("pages/parameters.py", title="Parameters", icon="🧮", url_path="parameter-breakdown"),
     st.Page("pages/compare.py", title="Compare", icon="📊", url_path="compare-architectures"),
+    st.Page("pages/feature_maps.py", title="Feature maps", icon="🔬", url_path="feature-maps"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -134,7 +134,8 @@ def path_strip(capture: Capture, picture: np.ndarray, height: int = 96, gap: int
     for layer in stage_layers(capture):
         channel = strongest_channel(layer)
         colours = to_colours(layer.channel_maps([channel]), "Viridis", per_channel=True)[0]
-        tiles.append((Image.fromarray(colours), f"{layer.name} ({layer.shape[2]}x{layer.shape[3]})"  # the default font has no ×))
+        # "x", not "×": Pillow's built-in font has no multiplication sign.
+        tiles.append((Image.fromarray(colours), f"{layer.name} ({layer.shape[2]}x{layer.shape[3]})"))
     label_height = 18
     resized = []
     for tile, label in tiles:

@@ -4,7 +4,8 @@
   (a cat, a coffee cup, an astronaut, a rocket, ...), read as the files' own bytes.
 - Handwritten digits: scikit-learn's 1,797 scanned digits (8×8 pixels, 17 grey
   levels; Alpaydin & Kaynak's UCI "optdigits" set), one example of each digit.
-- Scoreboard digits: the 5×5 block digits of the lab's toy networks, drawn here.
+- Scoreboard digits: the 5×5 block digits of the lab's toy networks, the same ones
+  the "Convolution by hand" page uses (``explorer.handconv_inputs.DIGITS``).
 
 Every sample is returned as encoded image bytes, so it takes exactly the same
 path through ``explorer.images`` as an uploaded file does.
@@ -19,6 +20,8 @@ from importlib import resources
 
 import numpy as np
 from PIL import Image
+
+from explorer.handconv_inputs import DIGITS
 
 
 @dataclass(frozen=True)
@@ -41,23 +44,9 @@ _PHOTO_FILES = (
     ("flower", "A flower", "sklearn.datasets.images", "flower.jpg"),
 )
 
-# The ten digits as lit cells of a 5×5 scoreboard, one string per row ("#" lit).
-SCOREBOARD_DIGITS: dict[str, tuple[str, ...]] = {
-    "0": (".###.", "#...#", "#...#", "#...#", ".###."),
-    "1": ("..#..", ".##..", "..#..", "..#..", ".###."),
-    "2": (".###.", "#...#", "..##.", ".#...", "#####"),
-    "3": ("####.", "....#", ".###.", "....#", "####."),
-    "4": ("#..#.", "#..#.", "#####", "...#.", "...#."),
-    "5": ("#####", "#....", "####.", "....#", "####."),
-    "6": (".###.", "#....", "####.", "#...#", ".###."),
-    "7": ("#####", "...#.", "..#..", ".#...", ".#..."),
-    "8": (".###.", "#...#", ".###.", "#...#", ".###."),
-    "9": (".###.", "#...#", ".####", "....#", ".###."),
-}
-
 PHOTOS = tuple(Sample(key, label, "photo") for key, label, _, _ in _PHOTO_FILES)
 HANDWRITTEN = tuple(Sample(f"handwritten_{d}", f"Handwritten {d}", "handwritten", str(d)) for d in range(10))
-SCOREBOARD = tuple(Sample(f"scoreboard_{d}", f"Scoreboard {d}", "scoreboard", d) for d in SCOREBOARD_DIGITS)
+SCOREBOARD = tuple(Sample(f"scoreboard_{d}", f"Scoreboard {d}", "scoreboard", str(d)) for d in sorted(DIGITS))
 _BY_KEY = {sample.key: sample for sample in PHOTOS + HANDWRITTEN + SCOREBOARD}
 
 
@@ -85,8 +74,7 @@ def _handwritten_examples() -> dict[str, np.ndarray]:
 
 def scoreboard_pixels(digit: str) -> np.ndarray:
     """The 5×5 scoreboard digit as 0/255 uint8 (lit cells bright)."""
-    rows = SCOREBOARD_DIGITS[digit]
-    return np.array([[255 if cell == "#" else 0 for cell in row] for row in rows], dtype=np.uint8)
+    return (DIGITS[int(digit)] * 255).astype(np.uint8)
 
 
 @functools.lru_cache(maxsize=32)

@@ -1,0 +1,247 @@
+"""Feature maps: one picture through every layer of the chosen network, and its prediction.
+
+The network runs once per picture, architecture, size and device (cached); every
+other control on this page only redraws from what that one pass kept. The pass
+hooks a private module tree that shares the server's cached weights (see
+explorer.capture.private_view), never the shared model itself, so students
+running the page at the same time cannot see each other's hooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from explorer import capture as capturing
+from explorer import feature_grid, images, samples
+from explorer.capture import Capture, LayerOutput
+from explorer.registry import ArchSpec, get_spec
+from explorer.sizes import size_problem
+from pages.shared import current_selection, shared_model
+
+try:  # the drawing canvas is optional: without it the page offers every other source
+    from streamlit_drawable_canvas import st_canvas
+except ImportError:  # pragma: no cover - depends on the install
+    st_canvas = None
+
+SOURCES = {
+    "photo": "Sample photo",
+    "handwritten": "Handwritten digit",
+    "scoreboard": "Scoreboard digit",
+    "upload": "Upload a picture",
+    "draw": "Draw a digit",
+}
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+CHANNEL_COUNTS = [1, 4, 9, 16, 25, 36, 49, 64]
+ORDERS = {"index": "Channel number", "strongest": "Strongest mean activation first"}
+SCALES = {"channel": "Each channel on its own", "layer": "Whole layer on one scale"}
+SHOWN_SIDE = 224  # the preprocessed input is enlarged (square pixels) to about this for display
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def prepared_input(digest: str, arch_id: str, height: int, width: int, _data: bytes):
+    """Decode and preprocess once per picture (keyed by its hash) and network input."""
+    loaded = images.load_image(_data)
+    return loaded, images.prepare(loaded, get_spec(arch_id), height, width)
+
+
+# Each entry is a reduced capture: for ResNeXt-101 at 224×224 about 26 MB, the largest;
+# eight entries bound this page's cache to about 200 MB however many students use it.
+@st.cache_data(max_entries=8, show_spinner="Running the network once and keeping every layer's output…")
+def captured(arch_id: str, height: int, width: int, device: str, digest: str, _prepared) -> Capture:
+    spec = get_spec(arch_id)
+    return capturing.run_on_image(spec, shared_model(arch_id, device), _prepared.tensor)
+
+
+def picture_bytes(spec: ArchSpec) -> tuple[bytes | None, str]:
+    """The chosen picture's encoded bytes (None until there is one) and a short description."""
+    sources = [key for key in SOURCES if key != "draw" or st_canvas is not None]
+    if st.session_state.get("fm_source") not in sources:
+        st.session_state["fm_source"] = samples.default_kind(spec.in_channels, spec.default_size)
+    source = st.radio("Picture", sources, format_func=SOURCES.get, horizontal=True, key="fm_source")
+    if source in ("photo", "handwritten", "scoreboard"):
+        choices = samples.samples_of(source)
+        key = st.selectbox(
+            "Which one", [s.key for s in choices], key=f"fm_{source}",
+            format_func=lambda k: samples.get_sample(k).label,
+        )
+        return samples.sample_bytes(key), samples.get_sample(key).label
+    if source == "upload":
+        upload = st.file_uploader(
+            "A photo from your computer or phone (JPEG, PNG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key="fm_upload"
+        )
+        if upload is None:
+            return None, ""
+        return upload.getvalue(), "your picture"  # the file's name is never used, not even shown as a path
+    st.caption("Draw one digit, large, filling the square; it is read like the handwritten digits.")
+    drawing = st_canvas(
+        stroke_width=22, stroke_color="#ffffff", background_color="#000000", height=280, width=280,
+        drawing_mode="freedraw", return_image_data=True, key="fm_canvas",
+    )
+    data = drawing.image_bytes if drawing is not None else None
+    if data is None or not np.asarray(drawing.image_data)[..., :3].any():
+        return None, ""
+    return data, "your drawing"
+
+
+def enlarged(picture: np.ndarray) -> np.ndarray:
+    """Small inputs (LeNet's 32×32, the toys' 5×5) repeated into square blocks so they stay crisp."""
+    factor = max(1, SHOWN_SIDE // max(picture.shape[:2]))
+    return picture.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def show_input(loaded: images.LoadedImage, prepared: images.PreparedInput, label: str, spec: ArchSpec) -> None:
+    original, received = st.columns(2)
+    with original:
+        st.markdown(f"**{label.capitalize()}**")
+        st.image(loaded.image, width=SHOWN_SIDE)
+        width, height = loaded.original_size
+        st.caption(f"{loaded.format}, {width}×{height} pixels.")
+        for note in loaded.notes:
+            st.info(note)
+    with received:
+        st.markdown(f"**What {spec.name} receives**")
+        st.image(enlarged(prepared.shown), width=SHOWN_SIDE)
+        _, channels, h, w = prepared.tensor.shape
+        st.caption(f"{channels}×{h}×{w} numbers, shown before normalisation.")
+        st.markdown("\n".join(f"- {step}" for step in prepared.steps))
+
+
+def show_prediction(spec: ArchSpec, result: Capture) -> None:
+    st.subheader("Prediction")
+    chance = 1 / spec.num_classes
+    st.warning(
+        f"{spec.name} has random weights here: nobody has trained it, so this prediction is meaningless "
+        f"(every class gets about {chance:.1%}). It becomes meaningful once trained weights are loaded."
+    )
+    top = capturing.top_classes(spec, result.logits, 5)
+    frame = pd.DataFrame({"class": [name for name, _ in top], "probability": [p for _, p in top]})
+    st.dataframe(
+        frame, hide_index=True, width="stretch",
+        column_config={"probability": st.column_config.ProgressColumn(
+            "Probability (softmax)", min_value=0.0, max_value=max(0.01, float(frame.probability.max())), format="percent",
+        )},
+    )
+
+
+def layer_label(layer: LayerOutput) -> str:
+    return f"{layer.index + 1}. {layer.name} · {layer.type} · {layer.shape_text}"
+
+
+def _step_layer(names: list[str], step: int) -> None:
+    position = names.index(st.session_state["fm_layer"]) + step
+    st.session_state["fm_layer"] = names[max(0, min(position, len(names) - 1))]
+
+
+def pick_layer(result: Capture) -> LayerOutput:
+    by_name = {layer.name: layer for layer in result.layers}
+    names = list(by_name)
+    if st.session_state.get("fm_layer") not in by_name:
+        stages = feature_grid.stage_layers(result)
+        middle = stages[len(stages) // 2] if stages else result.layers[len(result.layers) // 2]
+        st.session_state["fm_layer"] = middle.name
+    back, picker, forward = st.columns([1, 10, 1], vertical_alignment="bottom")
+    back.button("◀", key="fm_prev", on_click=_step_layer, args=(names, -1), help="The layer before")
+    forward.button("▶", key="fm_next", on_click=_step_layer, args=(names, 1), help="The layer after")
+    picker.selectbox(
+        f"Layer ({len(names)} calls, in the order the forward pass makes them)", names, key="fm_layer",
+        format_func=lambda name: layer_label(by_name[name]),
+    )
+    return by_name[st.session_state["fm_layer"]]
+
+
+def show_stats(layer: LayerOutput) -> None:
+    stats = layer.stats
+    cells = st.columns(5)
+    cells[0].metric("Min", f"{stats.minimum:.4g}")
+    cells[1].metric("Max", f"{stats.maximum:.4g}")
+    cells[2].metric("Mean", f"{stats.mean:.4g}")
+    cells[3].metric("Exact zeros", f"{stats.zero_share:.1%}", help="Share of all values in this output that are exactly 0.")
+    if stats.dead_channels is not None:
+        cells[4].metric("Dead channels", f"{stats.dead_channels} of {stats.channels}",
+                        help="Channels that are 0 at every position for this picture.")
+
+
+def show_maps(layer: LayerOutput) -> None:
+    channels = layer.stats.channels
+    counts = [n for n in CHANNEL_COUNTS if n < channels] + [min(channels, CHANNEL_COUNTS[-1])]
+    if st.session_state.get("fm_count") not in counts:
+        st.session_state["fm_count"] = counts[-1]
+    count_col, order_col, colour_col, scale_col = st.columns(4)
+    count = count_col.select_slider("Channels shown", counts, key="fm_count")
+    order = order_col.radio("Order", list(ORDERS), format_func=ORDERS.get, key="fm_order")
+    colour_map = colour_col.selectbox("Colour map", list(feature_grid.COLOUR_MAPS), key="fm_colours")
+    scale = scale_col.radio("Brightness scale", list(SCALES), format_func=SCALES.get, key="fm_scale")
+    chosen = layer.ordered_channels(order, count)
+    maps = layer.channel_maps(chosen)
+    grid = feature_grid.channel_grid(maps, colour_map, scale == "channel", (layer.stats.minimum, layer.stats.maximum))
+    pooled = f"; each map averaged over {layer.pool_factor}×{layer.pool_factor} pixels for display" if layer.pool_factor > 1 else ""
+    shown = ", ".join(str(c) for c in chosen[:12]) + ("…" if len(chosen) > 12 else "")
+    st.image(grid, caption=f"{len(chosen)} of {channels} channels of {layer.name}, left to right: {shown}{pooled}.")
+    show_stats(layer)
+    if st.session_state.get("fm_channel") not in chosen:
+        st.session_state["fm_channel"] = int(chosen[0])
+    channel = st.selectbox("Enlarge channel", [int(c) for c in chosen], key="fm_channel")
+    st.plotly_chart(feature_grid.channel_heatmap(layer, channel, colour_map), width="stretch")
+
+
+def show_vector(spec: ArchSpec, layer: LayerOutput, is_final: bool) -> None:
+    show_stats(layer)
+    st.plotly_chart(feature_grid.vector_chart(layer), width="stretch")
+    if is_final:
+        shown = min(10, spec.num_classes)
+        st.plotly_chart(
+            feature_grid.probability_chart(
+                capturing.top_classes(spec, layer.vector, shown),
+                f"Softmax of this layer: the {shown} most probable classes",
+            ),
+            width="stretch",
+        )
+
+
+selection = current_selection()
+spec, size = selection.spec, selection.size
+st.title(f"Feature maps · {spec.name}")
+st.caption(
+    "A picture goes through the network once; every layer's output is kept, and each channel of a layer "
+    "is drawn as a small image: bright where that channel responds strongly."
+)
+problem = size_problem(spec, size)
+if problem:
+    st.error(problem)
+    st.stop()
+if size.batch > 1:
+    st.caption(f"This page follows one picture, so the batch size ({size.batch}) is not used here.")
+
+data, label = picture_bytes(spec)
+if data is None:
+    st.info("Choose a picture above to send it through the network.")
+    st.stop()
+digest = hashlib.sha256(data).hexdigest()
+loaded, prepared = prepared_input(digest, spec.id, size.height, size.width, data)
+result = captured(spec.id, size.height, size.width, selection.device, digest, prepared)
+
+picture_col, prediction_col = st.columns([3, 2])
+with picture_col:
+    show_input(loaded, prepared, label, spec)
+with prediction_col:
+    show_prediction(spec, result)
+
+st.subheader("The picture's path through the network")
+st.image(
+    feature_grid.path_strip(result, prepared.shown),
+    caption="One map per stage: the channel with the strongest mean activation, where the map size changes.",
+)
+
+st.subheader("Inside one layer")
+layer = pick_layer(result)
+if layer.kind == "maps":
+    show_maps(layer)
+elif layer.kind == "vector":
+    # The output layer is the one whose values are the network's output itself.
+    show_vector(spec, layer, is_final=np.array_equal(layer.vector, result.logits))
+else:
+    st.info(f"{layer.name} returns something other than a single tensor, so there is nothing to draw.")
