@@ -50,8 +50,8 @@ def grid_figure(
             texttemplate="%{text}" if show_numbers else None,
             colorscale=colorscale,
             showscale=False,
-            xgap=1,
-            ygap=1,
+            xgap=1 if show_numbers else 0,  # gaps would turn a photo into a mesh
+            ygap=1 if show_numbers else 0,
             hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>",
             **colour_range,
         )

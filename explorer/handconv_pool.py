@@ -161,11 +161,24 @@ def _shape(tensor: torch.Tensor) -> str:
     return "×".join(str(n) for n in tensor.shape[1:])  # without the batch dimension
 
 
-def _count(module: nn.Module, written: str, expected: int) -> int:
+def _counted(network: str, layer: str, module: nn.Module, x: torch.Tensor, written: str, expected: int):
+    """Run ``module`` on ``x``; its row, with the written-out count checked against torch's ``numel()``."""
     actual = sum(p.numel() for p in module.parameters())
     if actual != expected:
         raise HandArithmeticMismatch(f"{written} gives {expected} but torch counts {actual}")
-    return actual
+    y = module(x)
+    return y, LayerCount(network, layer, _shape(y), actual, f"{written} = {actual}")
+
+
+def _flatten_and_classify(network: str, x: torch.Tensor, classes: int, rows: list[LayerCount]) -> int:
+    """Flatten ``x`` and add a fully-connected layer to ``classes`` outputs; returns that layer's parameters."""
+    flat = x.flatten(1)
+    rows.append(LayerCount(network, "flatten", _shape(flat), 0, f"{_shape(x)} = {flat.shape[1]} numbers"))
+    features = flat.shape[1]
+    _, row = _counted(network, "fully-connected", nn.Linear(features, classes), flat,
+                      f"{features}×{classes} + {classes}", features * classes + classes)
+    rows.append(row)
+    return row.params
 
 
 def compare_parameters(
@@ -184,21 +197,14 @@ def compare_parameters(
     if problem:
         raise UserError(problem)
     x = torch.zeros(1, 1, height, width)
-    rows = [LayerCount("dense", "input", _shape(x), 0, "")]
+    rows: list[LayerCount] = [LayerCount("dense", "input", _shape(x), 0, "")]
     with torch.no_grad():
-        flat = x.flatten(1)
-        rows.append(LayerCount("dense", "flatten", _shape(flat), 0, f"1×{height}×{width} = {flat.shape[1]} numbers"))
-        dense = nn.Linear(flat.shape[1], classes)
-        written = f"{flat.shape[1]}×{classes} + {classes}"
-        dense_params = _count(dense, written, flat.shape[1] * classes + classes)
-        rows.append(LayerCount("dense", "fully-connected", _shape(dense(flat)), dense_params, f"{written} = {dense_params}"))
+        dense_total = _flatten_and_classify("dense", x, classes, rows)
 
         rows.append(LayerCount("conv", "input", _shape(x), 0, ""))
-        conv_layer = nn.Conv2d(1, filters, kernel, conv.stride, conv.padding, conv.dilation)
-        written = f"{filters}×1×{kernel}×{kernel} + {filters}"
-        conv_params = _count(conv_layer, written, filters * kernel * kernel + filters)
-        y = conv_layer(x)
-        rows.append(LayerCount("conv", "convolution", _shape(y), conv_params, f"{written} = {conv_params}"))
+        y, row = _counted("conv", "convolution", nn.Conv2d(1, filters, kernel, conv.stride, conv.padding, conv.dilation),
+                          x, f"{filters}×1×{kernel}×{kernel} + {filters}", filters * kernel * kernel + filters)
+        rows.append(row)
         problem = pool_problem(tuple(y.shape[2:]), pool)
         if problem:
             raise UserError(problem)
@@ -209,10 +215,5 @@ def compare_parameters(
         rows.append(LayerCount("conv", f"{pool.kind} pooling", _shape(y), 0, "nothing to learn"))
         y = torch.relu(y)
         rows.append(LayerCount("conv", "ReLU", _shape(y), 0, "nothing to learn"))
-        flat = y.flatten(1)
-        rows.append(LayerCount("conv", "flatten", _shape(flat), 0, f"{_shape(y)} = {flat.shape[1]} numbers"))
-        fc = nn.Linear(flat.shape[1], classes)
-        written = f"{flat.shape[1]}×{classes} + {classes}"
-        fc_params = _count(fc, written, flat.shape[1] * classes + classes)
-        rows.append(LayerCount("conv", "fully-connected", _shape(fc(flat)), fc_params, f"{written} = {fc_params}"))
-    return ParamComparison(tuple(rows), dense_params, conv_params + fc_params)
+        conv_total = row.params + _flatten_and_classify("conv", y, classes, rows)
+    return ParamComparison(tuple(rows), dense_total, conv_total)

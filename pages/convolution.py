@@ -189,12 +189,11 @@ with settings_col:
                 on_change=_grid_from_source)
         control(st.slider, "Patch left", "left", min_value=0, max_value=PHOTO_SIDE - setting("cols"),
                 on_change=_grid_from_source)
-        thumb = photo_thumbnail(state[P + "photo"])
-        top, left = state[P + "top"], state[P + "left"]
-        patch_frame = (top, left, top + state[P + "rows"] - 1, left + state[P + "cols"] - 1)
-        chart(st, grid_figure(thumb, show_numbers=False, colorscale="gray", cell_px=5, outline=patch_frame),
-              "photo_figure")
-        st.caption(f"The photo, shrunk to {PHOTO_SIDE}×{PHOTO_SIDE}; the dashed frame is the patch.")
+        thumb = photo_thumbnail(setting("photo"))
+        top, left = setting("top"), setting("left")
+        patch = [(top + r, left + c) for r in range(setting("rows")) for c in range(setting("cols"))]
+        chart(st, grid_figure(thumb, show_numbers=False, colorscale="gray", cell_px=5, window=patch), "photo_figure")
+        st.caption(f"The photo, shrunk to {PHOTO_SIDE}×{PHOTO_SIDE}; the red frame is the patch.")
 with grid_col:
     st.caption("Click a cell to switch it on or off." if source == SOURCES[0] else "Grey levels, 0 = black, 1 = white.")
     image = edited_grid("grid", checkboxes=source == SOURCES[0])

@@ -108,6 +108,12 @@ def test_parameter_counts_follow_the_settings():
 shapes = st.tuples(st.integers(1, 8), st.integers(1, 8))
 
 
+def _draw_grid(data, shape: tuple[int, int], low: int, high: int) -> np.ndarray:
+    rows, cols = shape
+    row = st.lists(st.integers(low, high), min_size=cols, max_size=cols)
+    return np.array(data.draw(st.lists(row, min_size=rows, max_size=rows)), dtype=float)
+
+
 def _evaluate(text: str) -> float:
     """The left-hand side of a window's written arithmetic, evaluated as Python."""
     left = text.split(" = ")[0].replace(" (bias)", "").replace("·", "*").replace("−", "-")
@@ -126,10 +132,7 @@ def _evaluate(text: str) -> float:
     bias=st.integers(-2, 2),
 )
 def test_hand_convolution_equals_conv2d(data, shape, k, stride, padding, dilation, bias):
-    image = np.array(data.draw(st.lists(st.lists(st.integers(-3, 3), min_size=shape[1], max_size=shape[1]),
-                                        min_size=shape[0], max_size=shape[0])), dtype=float)
-    kernel = np.array(data.draw(st.lists(st.lists(st.integers(-2, 2), min_size=k, max_size=k),
-                                         min_size=k, max_size=k)), dtype=float)
+    image, kernel = _draw_grid(data, shape, -3, 3), _draw_grid(data, (k, k), -2, 2)
     conv = ConvSettings(stride, padding, dilation, float(bias))
     x, w = torch.tensor(image)[None, None], torch.tensor(kernel)[None, None]
     if conv_problem(image.shape, k, conv):
@@ -138,7 +141,8 @@ def test_hand_convolution_equals_conv2d(data, shape, k, stride, padding, dilatio
         with pytest.raises(RuntimeError):  # torch refuses the same settings
             F.conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
         return
-    reference = F.conv2d(x, w, torch.tensor([float(bias)], dtype=torch.float64), stride=stride, padding=padding, dilation=dilation)[0, 0]
+    b = torch.tensor([float(bias)], dtype=torch.float64)
+    reference = F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)[0, 0]
     walk = convolve_by_hand(image, kernel, conv)
     assert tuple(reference.shape) == (
         conv_output_size(shape[0], k, stride, padding, dilation),
@@ -163,8 +167,7 @@ def test_hand_convolution_equals_conv2d(data, shape, k, stride, padding, dilatio
     kind=st.sampled_from(["max", "avg"]),
 )
 def test_hand_pooling_equals_torch_pooling(data, shape, k, stride, ceil_mode, kind):
-    source = np.array(data.draw(st.lists(st.lists(st.integers(-5, 5), min_size=shape[1], max_size=shape[1]),
-                                         min_size=shape[0], max_size=shape[0])), dtype=float)
+    source = _draw_grid(data, shape, -5, 5)
     pool = PoolSettings(kind, k, stride, ceil_mode)
     if pool_problem(source.shape, pool):
         with pytest.raises(UserError):
@@ -316,3 +319,16 @@ def test_page_photo_patch(app_test):
     assert not at.exception and not at.error
     at.button(key="conv_step_forward").click().run()
     assert at.code[0].value.endswith("→ output (0, 0)") and "0." in at.code[0].value
+
+
+def test_page_keeps_its_settings_and_position_across_a_visit_to_another_page(app_test):
+    at = app_test(page=PAGE)
+    at.number_input(key="conv_kernel").set_value(3).run()
+    at.button(key="conv_step_forward").click().run()
+    at.switch_page("pages/layers.py").run()
+    assert not at.exception and at.title[0].value.startswith("Layer table")
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.number_input(key="conv_kernel").value == 3
+    assert _caption_with(at, "Window 1 of") == "Window 1 of 9."
+    assert at.code[0].value == "0·1 + 1·1 + 1·1 + 1·1 + 0·1 + 0·1 + 1·1 + 0·1 + 0·1 = 4 → output (0, 0)"
