@@ -71,17 +71,20 @@ class LayerTable:
         """One row per layer or block down to ``depth``.
 
         At every depth the params and mult_adds columns sum to the totals; rows of
-        blocks that are opened up (``expanded``) carry only what is not inside them.
+        blocks that are opened up (``expanded``) carry only what is not inside them;
+        ``block_params`` and ``block_mult_adds`` give every row's whole-block totals.
         """
         depth = self.max_depth if depth is None else max(1, min(depth, self.max_depth))
         rows = self.calls[self.calls["depth"] <= depth].copy()
         # A block opened up at this depth has its contents listed below it; counting
         # them on the block's row too would count them twice.
         rows["expanded"] = ~rows["is_leaf"] & (rows["depth"] < depth)
+        rows["block_params"] = rows["subtree_params"]
+        rows["block_mult_adds"] = rows["mult_adds"]
         rows["params"] = rows["subtree_params"].where(~rows["expanded"], rows["own_params"])
         rows["mult_adds"] = rows["mult_adds"].where(~rows["expanded"], 0)
         rows["param_share"] = rows["params"] / max(self.totals.total_params, 1)
-        return rows[DISPLAY_COLUMNS + ["expanded"]].reset_index(drop=True)
+        return rows[DISPLAY_COLUMNS + ["expanded", "block_params", "block_mult_adds"]].reset_index(drop=True)
 
 
 def _qualified_names(model: nn.Module) -> dict[int, str]:

@@ -53,14 +53,17 @@ depth = st.slider(
     value=min(2, table.max_depth),
     disabled=table.max_depth == 1,
     help="1 shows the network's stages; each step down opens blocks into the layers inside them. "
-    "A folded row carries the parameters and multiply-adds of everything inside it.",
+    "A block's row carries the parameters and multiply-adds of everything inside it.",
 )
 rows = table.fold(depth)
-shown = rows.drop(columns="expanded")
-# An opened block's numbers are itemised in the rows below it; leave its cells empty.
-for column in ("params", "mult_adds"):
-    shown[column] = shown[column].astype("Int64").mask(rows["expanded"])
-shown["param_share"] = shown["param_share"].mask(rows["expanded"])
+# A person reads an opened block's row as the block's total, like a folder's size;
+# the rows inside it follow, marked by the ▾ on the block.
+shown = rows.assign(
+    name=rows["name"].where(~rows["expanded"], "▾ " + rows["name"]),
+    params=rows["block_params"],
+    mult_adds=rows["block_mult_adds"],
+    param_share=rows["block_params"] / max(totals.total_params, 1),
+).drop(columns=["expanded", "block_params", "block_mult_adds"])
 st.dataframe(
     shown,
     hide_index=True,

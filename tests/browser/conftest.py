@@ -14,6 +14,7 @@ import time
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ROOT
 
@@ -76,6 +77,10 @@ def app_url():
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("streamlit did not start") from None
                 time.sleep(0.3)
+        # One headless run of app.py, as ./dev.sh does at start-up: without it the very
+        # first deep link on a fresh server meets Streamlit's legacy pages/ discovery.
+        with urllib.request.urlopen(f"{url}/_stcore/script-health-check", timeout=120) as response:
+            assert response.status == 200, "app.py failed its headless run"
         yield url
     finally:
         server.terminate()
@@ -95,6 +100,9 @@ def open_app(page, app_url):
 
     def go(path: str = "/"):
         page.set_viewport_size({"width": 1400, "height": 1000})
+        # Generous: CI machines have two cores, and the first run imports torch.
+        page.set_default_timeout(FIRST_RENDER_MS)
+        expect.set_options(timeout=FIRST_RENDER_MS)
         page.goto(app_url + path)
         page.wait_for_selector("h1", timeout=FIRST_RENDER_MS)
         settle(page)
