@@ -212,7 +212,7 @@ class _Recorder:
         call = self.calls[self.open.pop()]
         if isinstance(output, torch.Tensor):
             call[3] = tuple(output.shape)
-            call[4] = self._copy(output.detach())
+            call[4] = self._copy(output)  # the object itself: its identity is the sharing key
 
     def _copy(self, output: torch.Tensor) -> torch.Tensor:
         """The first image's output, copied now: later in-place operations must not reach it.
@@ -225,7 +225,7 @@ class _Recorder:
         # The same tensor object, unchanged since (same in-place version): reuse its copy.
         if earlier and earlier[0]() is output and earlier[1] == output._version:
             return earlier[2]
-        copy = (output[0] if output.dim() > 1 else output).clone()
+        copy = (output[0] if output.dim() > 1 else output).detach().clone()
         self.seen[id(output)] = (weakref.ref(output), output._version, copy)
         return copy
 
