@@ -90,7 +90,8 @@ def conv_size_formula(side: str, n: int, k: int, stride: int, padding: int, dila
     """The size rule with this side's numbers filled in, ending in the answer."""
     inner = n + 2 * padding - dilation * (k - 1) - 1
     return (
-        f"⌊({side} + 2p − d(k − 1) − 1)/s⌋ + 1 = ⌊({n} + 2·{padding} − {dilation}·({k} − 1) − 1)/{stride}⌋ + 1"
+        f"⌊({side} + 2p − d(k − 1) − 1)/s⌋ + 1"
+        f" = ⌊({n} + 2·{padding} − {dilation}·({k} − 1) − 1)/{stride}⌋ + 1"
         f" = ⌊{inner}/{stride}⌋ + 1 = {conv_output_size(n, k, stride, padding, dilation)}"
     )
 

@@ -66,7 +66,8 @@ def pool_output_size(n: int, k: int, stride: int, ceil_mode: bool) -> int:
 def pool_size_formula(side: str, n: int, k: int, stride: int, ceil_mode: bool) -> str:
     left, right = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
     rounded = -(-(n - k) // stride) if ceil_mode else (n - k) // stride
-    text = f"{left}({side} − k)/s{right} + 1 = {left}({n} − {k})/{stride}{right} + 1 = {rounded} + 1 = {rounded + 1}"
+    text = f"{left}({side} − k)/s{right} + 1 = {left}({n} − {k})/{stride}{right} + 1"
+    text += f" = {rounded} + 1 = {rounded + 1}"
     answer = pool_output_size(n, k, stride, ceil_mode)
     if answer != rounded + 1:
         text += f", but the last window would start past the edge, so it is dropped: {answer}"
@@ -82,7 +83,10 @@ def pool_problem(map_shape: tuple[int, int], settings: PoolSettings) -> str | No
     rows, cols = map_shape
     if settings.kernel > rows or settings.kernel > cols:
         k = settings.kernel
-        return f"The {k}×{k} pooling window is larger than the {rows}×{cols} feature map; choose a smaller pooling kernel."
+        return (
+            f"The {k}×{k} pooling window is larger than the {rows}×{cols} feature map; "
+            "choose a smaller pooling kernel."
+        )
     return None
 
 
@@ -202,8 +206,9 @@ def compare_parameters(
         dense_total = _flatten_and_classify("dense", x, classes, rows)
 
         rows.append(LayerCount("conv", "input", _shape(x), 0, ""))
-        y, row = _counted("conv", "convolution", nn.Conv2d(1, filters, kernel, conv.stride, conv.padding, conv.dilation),
-                          x, f"{filters}×1×{kernel}×{kernel} + {filters}", filters * kernel * kernel + filters)
+        conv_layer = nn.Conv2d(1, filters, kernel, conv.stride, conv.padding, conv.dilation)
+        y, row = _counted("conv", "convolution", conv_layer, x,
+                          f"{filters}×1×{kernel}×{kernel} + {filters}", filters * kernel * kernel + filters)
         rows.append(row)
         problem = pool_problem(tuple(y.shape[2:]), pool)
         if problem:

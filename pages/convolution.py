@@ -195,7 +195,10 @@ with settings_col:
         chart(st, grid_figure(thumb, show_numbers=False, colorscale="gray", cell_px=5, window=patch), "photo_figure")
         st.caption(f"The photo, shrunk to {PHOTO_SIDE}×{PHOTO_SIDE}; the red frame is the patch.")
 with grid_col:
-    st.caption("Click a cell to switch it on or off." if source == SOURCES[0] else "Grey levels, 0 = black, 1 = white.")
+    if source == SOURCES[0]:
+        st.caption("Click a checkbox to switch that cell on or off (the first click may only select the table).")
+    else:
+        st.caption("Grey levels, 0 = black, 1 = white; type a number to change one.")
     image = edited_grid("grid", checkboxes=source == SOURCES[0])
 
 st.subheader("2 · The filter")
