@@ -33,8 +33,7 @@ def recorded(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
     return {name: copy for name, _, _, _, copy in calls}
 
 
-@pytest.mark.parametrize("arch_id, side", [("toy_conv", 5), ("lenet5", 32), ("alexnet", 96), ("resnet18", 64),
-                                           ("inception_v3", 80)])
+@pytest.mark.parametrize("arch_id, side", [("toy_conv", 5), ("lenet5", 32), ("alexnet", 96), ("resnet18", 64)])
 def test_every_call_in_torchinfos_order_with_torchinfos_output_shape(arch_id, side):
     spec = get_spec(arch_id)
     torch.manual_seed(0)
@@ -87,8 +86,8 @@ def test_resnet18_first_block_by_hand(resnet18):
 
 
 def test_reduced_statistics_are_exact_and_maps_within_one_quantisation_step(alexnet):
-    x = picture(224)
-    reference = recorded(alexnet, x)["features.0"].numpy()  # 64×55×55: small enough to keep whole
+    x = picture(160)
+    reference = recorded(alexnet, x)["features.0"].numpy()  # 64×39×39: small enough to keep whole
     layer = next(layer for layer in capture.capture(alexnet, x).layers if layer.name == "features.0")
     assert layer.pool_factor == 1
     assert layer.stats.minimum == pytest.approx(reference.min(), abs=1e-6)
@@ -103,7 +102,7 @@ def test_reduced_statistics_are_exact_and_maps_within_one_quantisation_step(alex
 
 
 def test_zero_share_and_dead_channels_count_exact_zeros(alexnet):
-    x = picture(224)
+    x = picture(128)
     relu = recorded(alexnet, x)["features.1"].numpy()
     layer = next(layer for layer in capture.capture(alexnet, x).layers if layer.name == "features.1")
     assert layer.stats.zero_share == pytest.approx((relu == 0).mean(), abs=1e-9)
@@ -112,10 +111,10 @@ def test_zero_share_and_dead_channels_count_exact_zeros(alexnet):
 
 
 def test_large_maps_are_averaged_over_whole_blocks(resnet18):
-    x = picture(224)
-    reference = recorded(resnet18, x)["conv1"]  # 64×112×112
+    x = picture(160)
+    reference = recorded(resnet18, x)["conv1"]  # 64×80×80
     layer = capture.capture(resnet18, x).layers[0]
-    assert layer.pool_factor == 2 and layer.maps.shape[1:] == (56, 56)
+    assert layer.pool_factor == 2 and layer.maps.shape[1:] == (40, 40)
     pooled = F.avg_pool2d(reference[None, :3], 2)[0].numpy()
     step = (layer.map_high[:3] - layer.map_low[:3]) / 255
     assert np.all(np.abs(layer.channel_maps([0, 1, 2]) - pooled).max(axis=(1, 2)) <= step / 2 + 1e-5)
