@@ -11,12 +11,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 from explorer.params import CONV, FC, KINDS, NORM, OTHER
+from explorer.registry import families
 
 KIND_COLOURS = {CONV: "#4C78A8", FC: "#F58518", NORM: "#54A24B", OTHER: "#B279A2"}
 KIND_LABELS = {CONV: "Convolution", FC: "Fully-connected", NORM: "Normalisation", OTHER: "Other"}
 GROUP_COLOUR = "#E8ECF2"
+BIAS_COLOUR = "#555555"
+# One colour per family in every comparison chart, in the registry's (oldest first) order.
+FAMILY_COLOURS = dict(zip(families(), qualitative.D3))
 # Past this many bars, names on the axis would overlap into a grey smear; hover still names each bar.
 MAX_NAMED_BARS = 60
 
@@ -43,33 +48,48 @@ def kind_share_chart(kinds: pd.DataFrame) -> go.Figure:
             hole=0.45,
             sort=False,
             texttemplate="%{label}<br>%{percent:.1%}",
+            # Slivers (batch norm's 0.1 %) get no label rather than one that runs into the title.
+            textposition="inside",
+            insidetextorientation="horizontal",
             hovertemplate="%{label}: %{value:,} parameters<br>%{percent:.2%} of the network"
             "<br>in %{customdata} layers<extra></extra>",
         )
     )
+    fig.update_layout(uniformtext={"minsize": 10, "mode": "hide"})
     return _layout(fig, "Parameters by kind of layer")
 
 
-def weight_bias_chart(kinds: pd.DataFrame, title: str = "Weights and biases by kind of layer", x_max: float | None = None) -> go.Figure:
-    """Stacked bars per kind: weights, then biases. ``x_max`` puts two networks on one scale."""
+def weight_bias_chart(
+    kinds: pd.DataFrame, title: str = "Weights and biases per kind", x_max: float | None = None, all_kinds: bool = False
+) -> go.Figure:
+    """Stacked bars per kind: weights in the kind's colour, biases in grey, labelled since they are often tiny.
+
+    ``x_max`` and ``all_kinds`` put two networks on one scale with the same rows. The axis
+    runs a quarter past the longest bar to leave room for the bias labels.
+    """
+    if not all_kinds:
+        kinds = kinds[kinds["params"] > 0]
     total = max(int(kinds["params"].sum()), 1)
     labels = [KIND_LABELS[k] for k in kinds["kind"]]
     fig = go.Figure()
-    for part, colour in (("weight", None), ("bias", "#E45756")):
+    for part, colour in (("weight", [KIND_COLOURS[k] for k in kinds["kind"]]), ("bias", BIAS_COLOUR)):
         of_kind = kinds[part] / kinds["params"].where(kinds["params"] > 0, 1)
         fig.add_bar(
-            name="weights" if part == "weight" else "biases",
+            name=f"{part}s",
             y=labels,
             x=kinds[part],
             orientation="h",
-            marker_color=colour or [KIND_COLOURS[k] for k in kinds["kind"]],
+            marker_color=colour,
             customdata=np.column_stack([of_kind, kinds[part] / total]),
             hovertemplate=f"%{{y}} {part}s: %{{x:,}}<br>%{{customdata[0]:.2%}} of this kind"
             "<br>%{customdata[1]:.2%} of the network<extra></extra>",
         )
-    fig.update_layout(barmode="stack", showlegend=True)
+    biases = fig.data[1]
+    biases.text = [f"{n:,} biases" if n else "" for n in kinds["bias"]]
+    biases.textposition = "outside"
+    fig.update_layout(barmode="stack", showlegend=False)
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="parameters", range=[0, x_max * 1.02] if x_max else None)
+    fig.update_xaxes(title="parameters: weights in colour, biases in grey", range=[0, (x_max or kinds["params"].max()) * 1.25])
     return _layout(fig, title)
 
 
@@ -115,8 +135,9 @@ def hierarchy_chart(nodes: pd.DataFrame, depth_shown: int = 3) -> go.Figure:
             maxdepth=depth_shown,
             marker={"colors": colours},
             texttemplate="%{label}<br>%{value:,}",
-            hovertemplate="%{id}<br>%{value:,} parameters<br>%{percentRoot:.2%} of the network"
-            "<br>%{percentParent:.2%} of %{parent}<extra></extra>",
+            customdata=_custom(nodes, ["path", "parent_path"]),
+            hovertemplate="%{customdata[0]}<br>%{value:,} parameters<br>%{percentRoot:.2%} of the network"
+            "<br>%{percentParent:.2%} of %{customdata[1]}<extra></extra>",
         )
     )
     return _layout(fig, "Where the parameters sit: stage › block › layer (click to zoom)", height=560)
@@ -133,12 +154,22 @@ def accuracy_scatter(table: pd.DataFrame) -> go.Figure:
             x=rows["mult_adds"] / 1e9,
             y=rows["acc1"],
             mode="markers",
-            marker={"size": rows["params"], "sizemode": "area", "sizeref": 2.0 * largest / 60**2, "sizemin": 4},
+            marker={
+                "size": rows["params"],
+                "sizemode": "area",
+                "sizeref": 2.0 * largest / 60**2,
+                "sizemin": 4,
+                "color": FAMILY_COLOURS.get(family),
+            },
             customdata=_custom(rows, ["name", "params", "acc5", "mult_adds"]),
             hovertemplate="%{customdata[0]}<br>top-1 %{y:.3f}%, top-5 %{customdata[2]:.3f}%"
             "<br>%{customdata[3]:,} multiply-adds<br>%{customdata[1]:,} parameters<extra></extra>",
         )
-    fig.update_xaxes(type="log", title="multiply-adds per image at the default input (billions, log scale)")
+    fig.update_xaxes(
+        type="log",
+        title="multiply-adds per image at the default input (billions, log scale)",
+        tickvals=[0.5, 1, 2, 5, 10, 20],
+    )
     fig.update_yaxes(title="ImageNet top-1 accuracy (%)")
     return _layout(fig, "Accuracy against cost (bubble area = parameters)", height=480)
 
@@ -153,13 +184,13 @@ def timeline_chart(table: pd.DataFrame) -> go.Figure:
             x=rows["year"].astype(int),
             y=rows["params"],
             mode="markers",
-            marker={"size": 12, "opacity": 0.8},
+            marker={"size": 12, "opacity": 0.8, "color": FAMILY_COLOURS.get(family)},
             customdata=_custom(rows, ["name", "mult_adds"]),
             hovertemplate="%{customdata[0]} (%{x})<br>%{y:,} parameters"
             "<br>%{customdata[1]:,} multiply-adds<extra></extra>",
         )
     fig.update_xaxes(title="year published", dtick=2)
-    fig.update_yaxes(type="log", title="parameters (log scale)")
+    fig.update_yaxes(type="log", title="parameters (log scale)", dtick=1)  # one tick per power of ten
     return _layout(fig, "Parameters over the years", height=420)
 
 

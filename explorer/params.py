@@ -181,7 +181,8 @@ def by_kind(layers: pd.DataFrame) -> pd.DataFrame:
 def hierarchy(layers: pd.DataFrame) -> pd.DataFrame:
     """Nodes of a stage › block › layer tree whose values add up (for a treemap or sunburst).
 
-    Columns: id, parent, label, params, kind (kind only on layers). Group ids end
+    Columns: id, parent, label, params, kind (kind only on layers), path and
+    parent_path (readable names for hovers). Group ids end
     in "/" so that a group can never clash with a layer of the same name.
     """
     root = "all/"
@@ -194,14 +195,23 @@ def hierarchy(layers: pd.DataFrame) -> pd.DataFrame:
         for group in groups:
             node_id = group + "/"
             if node_id not in nodes:
-                nodes[node_id] = {"id": node_id, "parent": parent, "label": group, "params": 0, "kind": ""}
+                # "branch1x1" inside Mixed_5b's box says enough; a bare block number "0" does not.
+                label = group.rsplit(".", 1)[-1]
+                label = group if label.isdigit() else label
+                nodes[node_id] = {"id": node_id, "parent": parent, "label": label, "params": 0, "kind": ""}
             nodes[node_id]["params"] += row.params
             parent = node_id
         nodes[root]["params"] += row.params
         # "layer1.0/" is as long as "layer1.0.", so slicing it off leaves the layer's own part.
         label = row.name[len(parent) :] if parent != root else row.name
+        if label.isdigit():  # a Sequential's "0" says little on its own
+            label = f"{label} · {row.type}"
         nodes[row.name] = {"id": row.name, "parent": parent, "label": label, "params": row.params, "kind": row.kind}
-    return pd.DataFrame(list(nodes.values()))
+    tree = pd.DataFrame(list(nodes.values()))
+    # Names a person reads in a hover: the dotted path, "whole network" for the root.
+    tree["path"] = tree["id"].str.rstrip("/").where(tree["id"] != root, nodes[root]["label"])
+    tree["parent_path"] = tree["parent"].map(dict(zip(tree["id"], tree["path"]))).fillna("")
+    return tree
 
 
 def to_json(arch_id: str) -> dict:

@@ -26,9 +26,8 @@ st.caption(
     "accuracy is torchvision's record for its original (V1) ImageNet weights. Click a column heading to sort."
 )
 
-shown = table.drop(columns=["id"]).assign(mult_adds=table["mult_adds"] / 1e9)
 st.dataframe(
-    shown,
+    table.drop(columns=["id"]),
     hide_index=True,
     width="stretch",
     column_config={
@@ -37,11 +36,11 @@ st.dataframe(
         "year": st.column_config.NumberColumn("Year", format="%d"),
         "params": st.column_config.NumberColumn("Parameters", format="localized"),
         "mult_adds": st.column_config.NumberColumn(
-            "Multiply-adds (G)",
-            format="%.3f",
-            help="Billions of multiply-adds for one image at the default input size, as torchinfo counts them: "
-            "adding a bias counts as one. torchvision's own figures leave biases out, so for AlexNet and VGG "
-            "they are about 0.1 % lower.",
+            "Multiply-adds",
+            format="localized",
+            help="Multiply-adds for one image at the default input size, as torchinfo counts them: adding a bias "
+            "counts as one. torchvision's own figures leave biases out, so for AlexNet and VGG, whose "
+            "convolutions have biases, theirs are slightly lower.",
         ),
         "depth": st.column_config.NumberColumn(
             "Depth",
@@ -86,5 +85,5 @@ for column, arch_id in zip(st.columns(2), chosen):
     with column:
         mine = kinds[kinds["id"] == arch_id]
         title = f"{get_spec(arch_id).name}: {int(mine['params'].sum()):,} parameters"
-        show(charts.weight_bias_chart(mine, title=title, x_max=largest_kind), f"{arch_id}_by_kind")
+        show(charts.weight_bias_chart(mine, title=title, x_max=largest_kind, all_kinds=True), f"{arch_id}_by_kind")
 st.caption("Both charts share one axis, so a bar twice as long holds twice as many parameters.")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explorer import param_charts as charts
-from explorer.params import KINDS, NORM, RULES, by_kind, hierarchy, parameter_layers
+from explorer.params import NORM, RULES, by_kind, hierarchy, parameter_layers
 from pages.shared import current_selection
 
 
@@ -29,9 +29,10 @@ st.caption(
     "so the sidebar's size changes nothing here."
 )
 
-columns = st.columns(len(KINDS) + 1)
+present = kinds[kinds["params"] > 0]  # five columns would cut VGG's nine-digit counts short
+columns = st.columns(len(present) + 1)
 columns[0].metric("All parameters", f"{total:,}")
-for column, row in zip(columns[1:], kinds.itertuples()):
+for column, row in zip(columns[1:], present.itertuples()):
     column.metric(charts.KIND_LABELS[row.kind], f"{row.params:,}", help=f"{row.share:.2%} of the network, in {row.layers} layers")
 
 largest = kinds.loc[kinds["params"].idxmax()]
@@ -70,12 +71,11 @@ if len(never_ran):
     )
 
 st.header("The arithmetic, layer by layer")
-present = [kind for kind in KINDS if (layers["kind"] == kind).any()]
-st.markdown("\n".join(f"- **{charts.KIND_LABELS[kind]}**: {RULES[kind]}." for kind in present))
-if NORM not in present:
+st.markdown("\n".join(f"- **{charts.KIND_LABELS[kind]}**: {RULES[kind]}." for kind in present["kind"]))
+if NORM not in set(present["kind"]):
     st.caption(f"{spec.name} has no normalisation layers.")
 st.dataframe(
-    layers[["name", "type", "kind", "formula", "params", "share"]],
+    layers[["name", "type", "kind", "formula", "params"]].assign(share=layers["share"] * 100),
     hide_index=True,
     width="stretch",
     column_config={
@@ -84,7 +84,7 @@ st.dataframe(
         "kind": "Kind",
         "formula": st.column_config.TextColumn("Arithmetic", width="large"),
         "params": st.column_config.NumberColumn("Parameters (PyTorch)", format="localized"),
-        "share": st.column_config.ProgressColumn("Share", min_value=0.0, max_value=1.0, format="percent"),
+        "share": st.column_config.ProgressColumn("Share (%)", min_value=0.0, max_value=100.0, format="%.3f"),
     },
 )
 st.download_button(

@@ -132,8 +132,11 @@ def test_charts_carry_exact_counts_and_the_log_toggle():
     fc_bars = next(trace for trace in linear.data if trace.name == "Fully-connected")
     assert list(fc_bars.y) == [48120, 10164, 850]
     assert "%{y:,}" in fc_bars.hovertemplate
-    scaled = charts.weight_bias_chart(by_kind(layers), x_max=1000)
-    assert scaled.layout.xaxis.range[1] == pytest.approx(1020)
+    lenet, resnet = by_kind(layers), by_kind(parameter_layers("resnet18"))
+    one_scale = [charts.weight_bias_chart(kinds, x_max=11_000_000, all_kinds=True) for kinds in (lenet, resnet)]
+    assert one_scale[0].layout.xaxis.range == one_scale[1].layout.xaxis.range
+    assert one_scale[0].layout.xaxis.range[1] >= 11_000_000
+    assert list(one_scale[0].data[1].text) == ["22 biases", "214 biases", "", ""]  # 6 + 16 and 120 + 84 + 10
 
 
 # --- the page, headless -------------------------------------------------------
