@@ -11,7 +11,7 @@ from explorer.compare import compare_architectures
 from explorer.registry import ARCHITECTURES, get_spec
 from explorer.sizes import InputSize
 from explorer.summary import build_meta_model, summarize
-from tests.test_params import chart_specs, open_page
+from tests.test_params import chart_specs
 
 WITH_WEIGHTS = [spec for spec in ARCHITECTURES if spec.weights is not None]
 
@@ -110,8 +110,8 @@ def test_timeline_leaves_out_undated_networks(comparison):
     assert years[0] == 1998 and years[-1] == 2016
 
 
-def test_compare_page_lists_every_network_and_puts_two_on_one_scale():
-    at = open_page("pages/compare.py", arch="lenet5")
+def test_compare_page_lists_every_network_and_puts_two_on_one_scale(app_test):
+    at = app_test(query={"arch": "lenet5"}, page="pages/compare.py")
     assert not at.exception and not at.error
     assert at.title[0].value == "Compare architectures"
     assert len(at.dataframe[0].value) == len(ARCHITECTURES)

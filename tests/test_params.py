@@ -9,7 +9,6 @@ from explorer import param_charts as charts
 from explorer.params import CONV, FC, NORM, by_kind, hierarchy, layer_formula, parameter_layers, to_json
 from explorer.registry import ARCHITECTURES, get_spec
 from explorer.summary import build_meta_model
-from tests.conftest import ROOT
 
 # LeNet-5 worked out by hand: out × in × kh × kw + out for convolutions, out × in + out for linear layers.
 LENET5_BY_HAND = {
@@ -142,24 +141,12 @@ def test_charts_carry_exact_counts_and_the_log_toggle():
 # --- the page, headless -------------------------------------------------------
 
 
-def open_page(page: str, **query):
-    """Run the app once from a URL query, then switch to ``page`` (the sidebar must run first)."""
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page)
-    return at.run()
-
-
 def chart_specs(at) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
-def test_parameters_page_for_lenet5():
-    at = open_page("pages/parameters.py", arch="lenet5")
+def test_parameters_page_for_lenet5(app_test):
+    at = app_test(query={"arch": "lenet5"}, page="pages/parameters.py")
     assert not at.exception and not at.error
     assert at.title[0].value == "Parameters · LeNet-5"
     # 59,134 of 61,706 by hand is 95.83 %.
@@ -177,8 +164,8 @@ def test_parameters_page_for_lenet5():
     assert chart_specs(at)[2]["layout"]["yaxis"]["type"] == "log"
 
 
-def test_parameters_page_for_vgg16_shows_the_classifier_share():
-    at = open_page("pages/parameters.py", arch="vgg16")
+def test_parameters_page_for_vgg16_shows_the_classifier_share(app_test):
+    at = app_test(query={"arch": "vgg16"}, page="pages/parameters.py")
     assert not at.exception and not at.error
     fc_by_hand = (4096 * 25088 + 4096) + (4096 * 4096 + 4096) + (1000 * 4096 + 1000)
     assert any(f"**{fc_by_hand / 138357544:.1%}**" in md.value for md in at.markdown)
@@ -186,8 +173,16 @@ def test_parameters_page_for_vgg16_shows_the_classifier_share():
     assert treemap["type"] == "treemap" and treemap["branchvalues"] == "total"
 
 
-def test_parameters_page_for_inception_names_the_training_only_head():
-    at = open_page("pages/parameters.py", arch="inception_v3")
+def test_parameters_page_for_inception_names_the_training_only_head(app_test):
+    at = app_test(query={"arch": "inception_v3"}, page="pages/parameters.py")
     assert not at.exception and not at.error
     assert any("AuxLogits" in info.value for info in at.info)
     assert any("buffers, not parameters" in md.value for md in at.markdown)
+
+
+def test_parameters_page_ignores_an_input_size_the_network_cannot_take(app_test):
+    # LeNet-5 takes 32–35 pixels only; its parameters are the same at any size, so the page still draws.
+    at = app_test(query={"arch": "lenet5", "h": "100", "w": "100"}, page="pages/parameters.py")
+    assert not at.exception and not at.error
+    assert at.metric[0].value == f"{LENET5_TOTAL:,}"
+    assert len(at.get("plotly_chart")) == 4
