@@ -1,0 +1,58 @@
+"""Feature maps as a student sees them, in Debian's Chromium: upload a photo, pick a layer of ResNet-18."""
+
+import io
+import re
+
+import numpy as np
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.browser.conftest import FIRST_RENDER_MS, settle
+from tests.conftest import ROOT
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def photo_png() -> bytes:
+    """A made-up 'photo': a bright disc on a colour gradient, so the maps have edges to find."""
+    y, x = np.mgrid[0:180, 0:240]
+    red = (x / 239 * 255).astype(np.uint8)
+    green = (y / 179 * 255).astype(np.uint8)
+    blue = np.where((x - 120) ** 2 + (y - 90) ** 2 < 50**2, 255, 40).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([red, green, blue])).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_upload_a_photo_pick_a_middle_layer_of_resnet18_and_see_the_grid_and_top5(open_app):
+    page = open_app("/feature-maps?arch=resnet18")
+    expect(page.get_by_role("heading", name="Feature maps · ResNet-18")).to_be_visible()
+
+    page.get_by_text("Upload a picture", exact=True).click()
+    settle(page)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+        {"name": "photo.png", "mimeType": "image/png", "buffer": photo_png()}
+    )
+    settle(page)
+    expect(page.get_by_role("heading", name="Inside one layer")).to_be_visible(timeout=FIRST_RENDER_MS)
+
+    picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="Layer (")
+    picker.click()
+    page.keyboard.type("layer2.0.conv1")
+    page.get_by_role("option", name=re.compile(r"^\d+\. layer2\.0\.conv1 · Conv2d")).click()
+    settle(page)
+
+    grid_caption = page.get_by_text(re.compile(r"channels of layer2\.0\.conv1, left to right"))
+    expect(grid_caption).to_be_visible()
+    # The uploaded picture, what the network receives, the path strip and the channel grid.
+    assert page.locator('[data-testid="stImage"]').count() >= 4
+    expect(page.get_by_role("heading", name="Prediction")).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
+    expect(page.get_by_text(re.compile("random weights here"))).to_be_visible()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": 3000})  # the page scrolls inside the app, not the window
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "feature_maps_resnet18.png"), timeout=120_000)
