@@ -2,6 +2,7 @@
 
     python -m explorer list [--json]
     python -m explorer summary ARCH [--size N | --height H --width W] [--batch B] [--depth D] [--json]
+    python -m explorer train-step ARCH [--image PATH] [--label K] [--lr 0.1] [--optimizer sgd] [--steps N] [--json]
 
 A request the library refuses (unknown architecture, a size the network cannot
 take) exits with status 2 and the same one-sentence explanation the app shows.
@@ -86,6 +87,26 @@ def _summary(args: argparse.Namespace) -> None:
         _print_table(data)
 
 
+def _train_step(args: argparse.Namespace) -> None:
+    from explorer import training  # imported here: only this command needs it
+
+    spec = get_spec(args.arch)
+    size = parse_input_size(args.size or spec.default_size, args.size or spec.default_size, 1)
+    data = training.cli_run(
+        spec, size.height, size.width, image_path=args.image, label=args.label, learning_rate=args.lr,
+        optimizer=args.optimizer, steps=args.steps, seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return
+    print(f"{data['architecture']}: {data['steps']} step(s) of {data['optimizer']} at learning rate {args.lr:g} "
+          f"towards class {data['label']} ({data['class_name']})")
+    print(f"loss {data['loss_before']:.6g} -> " + " -> ".join(f"{loss:.6g}" for loss in data["losses"]))
+    print(f"{'layer':<40} {'gradient norm':>14} {'|dw|/|w|':>12}")
+    for layer, norm in data["grad_norms"].items():
+        print(f"{layer:<40} {norm:>14.4g} {data['update_ratios'][layer]:>12.4g}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m explorer", description="CNN Architecture Explorer")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -99,6 +120,16 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--batch", default="1")
     summary.add_argument("--depth", type=int, default=None, help="fold rows below this depth into blocks")
     summary.add_argument("--json", action="store_true")
+    train = commands.add_parser("train-step", help="optimiser steps on one picture, with loss and gradient norms")
+    train.add_argument("arch", help="architecture id, e.g. lenet5 (see `list`)")
+    train.add_argument("--image", help="picture file (default: a bundled sample)")
+    train.add_argument("--label", type=int, default=None, help="target class index (default: the sample's digit, else 0)")
+    train.add_argument("--lr", type=float, default=0.1, help="learning rate (the lab's is 0.1)")
+    train.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="sgd")
+    train.add_argument("--steps", type=int, default=1)
+    train.add_argument("--size", help="square input side in pixels (default: the network's usual input)")
+    train.add_argument("--seed", type=int, default=0, help="seed of the random starting weights")
+    train.add_argument("--json", action="store_true")
     return parser
 
 
@@ -107,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             _print_list(args.json)
+        elif args.command == "train-step":
+            _train_step(args)
         else:
             _summary(args)
     except UserError as error:
