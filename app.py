@@ -23,6 +23,7 @@ PAGES = [
     st.Page("pages/parameters.py", title="Parameters", icon="🧮", url_path="parameter-breakdown"),
     st.Page("pages/compare.py", title="Compare", icon="📊", url_path="compare-architectures"),
     st.Page("pages/feature_maps.py", title="Feature maps", icon="🔬", url_path="feature-maps"),
+    st.Page("pages/training.py", title="Training step", icon="🏋️", url_path="training-step"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -171,3 +171,49 @@ def test_command_line_train_step_json(capsys):
 def test_command_line_reports_divergence_in_one_sentence(capsys):
     assert cli(["train-step", "resnet18", "--size", "64", "--lr", "1e12", "--steps", "2"]) == 2
     assert capsys.readouterr().err.startswith("The loss became")
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_two_sessions_train_apart_and_the_shared_model_never_changes(app_test):
+    first = app_test(query={"arch": "lenet5"}, page="pages/training.py")
+    second = app_test(query={"arch": "lenet5"}, page="pages/training.py")
+    shared = first.session_state["train_trainer"]._source
+    assert second.session_state["train_trainer"]._source is shared  # both copied the one server-wide model
+    before = {name: tensor.clone() for name, tensor in shared.state_dict().items()}
+
+    first.button(key="train_one").click().run()
+    assert not first.exception and not first.error
+    # The loss before, by hand: the default picture (the first handwritten digit) against its own digit.
+    spec = get_spec("lenet5")
+    picture = prepare(load_image(samples.sample_bytes("handwritten_0")), spec, 32, 32).tensor
+    with torch.no_grad():
+        expected = F.cross_entropy(shared(picture), torch.tensor([0])).item()
+    assert float(metric(first, "Loss before")) == pytest.approx(expected, rel=1e-3)
+    assert float(metric(first, "Loss after")) < float(metric(first, "Loss before"))
+    assert first.session_state["train_trainer"].steps_taken == 1
+
+    second.run()
+    assert "train_last" not in second.session_state
+    assert second.session_state["train_trainer"].steps_taken == 0
+    for name, tensor in second.session_state["train_trainer"].model.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
+    for name, tensor in shared.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
+
+    first.button(key="train_reset").click().run()
+    assert first.session_state["train_trainer"].steps_taken == 0
+    assert "train_last" not in first.session_state
+
+
+def test_the_page_reports_divergence_in_one_sentence_and_keeps_working(app_test):
+    at = app_test(query={"arch": "lenet5"}, page="pages/training.py")
+    at.select_slider(key="train_rate").set_value(1e12).run()
+    at.button(key="train_many").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error][0].startswith("The loss became")
+    at.select_slider(key="train_rate").set_value(0.1).run()
+    at.button(key="train_one").click().run()
+    assert not at.error and at.session_state["train_last"].step == 1

@@ -1,0 +1,193 @@
+"""Training step: forward, cross-entropy against a chosen class, backward, one optimiser step, made visible.
+
+Each browser session trains its own copy of the network (``explorer.training.Trainer``),
+made once per architecture, input size and device and kept in ``st.session_state``;
+the server's shared model is only read. All keys of this page start with "train_".
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from explorer import images, samples, training, training_charts
+from explorer.capture import class_names
+from explorer.registry import ArchSpec, get_spec
+from explorer.sizes import size_problem
+from explorer.summary import format_bytes
+from pages.shared import Selection, current_selection, shared_model
+
+SOURCES = {"photo": "Sample photo", "handwritten": "Handwritten digit", "scoreboard": "Scoreboard digit",
+           "upload": "Upload a picture"}
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+# A log scale in roughly half-decades; the top values exist to show what divergence looks like.
+RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0, 1e3, 1e6, 1e9, 1e12]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def prepared_input(digest: str, arch_id: str, height: int, width: int, _data: bytes) -> images.PreparedInput:
+    """Decode and preprocess once per picture (keyed by its hash) and network input."""
+    return images.prepare(images.load_image(_data), get_spec(arch_id), height, width)
+
+
+def private_trainer(selection: Selection) -> training.Trainer:
+    """This session's trainer; a new architecture, size or device replaces it (one copy per session at most)."""
+    key = (selection.spec.id, selection.size.height, selection.size.width, selection.device)
+    if st.session_state.get("train_key") != key:
+        for name in ("train_trainer", "train_history", "train_last", "train_start_loss"):
+            st.session_state.pop(name, None)  # drop the old copy before making the new one
+        with st.spinner(f"Making this session's private copy of {selection.spec.name}…"):
+            st.session_state["train_trainer"] = training.Trainer(
+                selection.spec, shared_model(selection.spec.id, selection.device))
+        st.session_state["train_key"] = key
+        st.session_state["train_history"] = []
+    return st.session_state["train_trainer"]
+
+
+def pick_picture(spec: ArchSpec) -> tuple[bytes | None, samples.Sample | None]:
+    if st.session_state.get("train_source") not in SOURCES:
+        st.session_state["train_source"] = samples.default_kind(spec.in_channels, spec.default_size)
+    source = st.radio("Picture", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="train_source")
+    if source == "upload":
+        upload = st.file_uploader("A picture (JPEG, PNG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key="train_upload")
+        return (upload.getvalue(), None) if upload is not None else (None, None)
+    choices = samples.samples_of(source)
+    key = st.selectbox("Which one", [s.key for s in choices], key=f"train_{source}",
+                       format_func=lambda k: samples.get_sample(k).label)
+    return samples.sample_bytes(key), samples.get_sample(key)
+
+
+def pick_target(spec: ArchSpec, sample: samples.Sample | None, names: list[str]) -> int:
+    # A new picture proposes its own class (a digit's value); the user's choice stands until then.
+    picture = sample.key if sample else "upload"
+    if st.session_state.get("train_target_for") != picture or st.session_state.get("train_target") not in range(len(names)):
+        st.session_state["train_target"] = training.default_target(spec, sample)
+        st.session_state["train_target_for"] = picture
+    return st.selectbox("Target class (the label the loss compares with)", range(len(names)), key="train_target",
+                        format_func=lambda i: f"{i}: {names[i]}")
+
+
+def run_steps(trainer: training.Trainer, tensor, target: int, count: int) -> None:
+    history = st.session_state["train_history"]
+    bar = st.progress(0.0, text=f"Taking {count} steps…") if count > 1 else None
+    done = []
+
+    def record(result: training.StepResult) -> None:
+        if not history:
+            st.session_state["train_start_loss"] = result.loss_before
+        history.append((result.step, result.loss_after))
+        st.session_state["train_last"] = result
+        done.append(result.step)
+        if bar is not None:
+            bar.progress(len(done) / count, text=f"Step {result.step}: loss {result.loss_after:.4g}")
+
+    try:
+        trainer.take_steps(tensor, target, count, on_step=record)
+    except training.Diverged as error:
+        st.session_state["train_error"] = str(error)
+    if bar is not None:
+        bar.empty()
+
+
+def show_result(result: training.StepResult, names: list[str]) -> None:
+    st.subheader(f"What step {result.step} did ({training.OPTIMIZERS[result.optimizer]}, learning rate {result.learning_rate:g})")
+    before, after, change = st.columns(3)
+    before.metric("Loss before", f"{result.loss_before:.4g}")
+    after.metric("Loss after", f"{result.loss_after:.4g}", delta=f"{result.loss_after - result.loss_before:+.3g}",
+                 delta_color="inverse")
+    change.metric(f"Probability of {names[result.target]}", f"{result.probs_after[result.target]:.1%}",
+                  delta=f"{(result.probs_after[result.target] - result.probs_before[result.target]) * 100:+.2f} points")
+    st.plotly_chart(training_charts.probability_chart(result, names), width="stretch", key="train_probs")
+    left, right = st.columns(2)
+    left.plotly_chart(training_charts.gradient_chart(result), width="stretch", key="train_grads")
+    right.plotly_chart(training_charts.update_chart(result), width="stretch", key="train_updates")
+    st.caption("Gradient norms shrinking towards the input side show the signal fading on its way back; "
+               "a jump of several powers of ten shows it exploding. Weight and bias of a layer count together.")
+    if result.filters_before is not None:
+        st.plotly_chart(training_charts.filter_chart(result), width="stretch", key="train_filters")
+    else:
+        st.caption("This network has no convolution, so there are no filters to show.")
+
+
+def explain_care(spec: ArchSpec, trainer: training.Trainer) -> None:
+    with st.expander("How this page trains, and the networks that need care"):
+        st.markdown(
+            "- **One picture, one label.** Each step: forward pass, cross-entropy against the target class, "
+            "`backward()`, one optimiser step — the lab's last exercise. The weights start random (no trained "
+            "weights are loaded), so the network learns this one picture and nothing general.\n"
+            "- **BatchNorm.** In training mode BatchNorm normalises each channel with the mean and spread of the "
+            "batch; one picture has no spread where a map is 1×1 pixel, and PyTorch refuses. Networks with BatchNorm "
+            "therefore train on a batch of two: the picture and its mirror image. Their running statistics are left "
+            "unchanged, and the loss and probabilities shown are those of the picture itself.\n"
+            "- **Inception v3** returns a second, auxiliary prediction in training mode. As in its paper, the step "
+            "minimises main loss + 0.4 × auxiliary loss; the loss shown is the main one.\n"
+            "- **Dropout** switches random units off in every training pass, so two passes differ even without "
+            "a step. It is off unless you switch it on; the loss before and after is always measured with it off.\n"
+            "- **Divergence.** A learning rate so large that the loss becomes NaN or infinite stops the run and puts "
+            "the weights back to their last finite values. Very large rates on one picture often send the loss "
+            "to 0 first: the update overshoots so far that the target class wins outright.\n"
+            "- **Momentum and Adam** remember earlier steps; changing optimiser or pressing Reset forgets them."
+        )
+        params = sum(p.numel() * p.element_size() for p in trainer.model.parameters())
+        st.caption(
+            f"Memory: this session holds one private copy of {spec.name} ({format_bytes(params)} of weights), "
+            "plus as much again for gradients, for the last finite weights and, with momentum or Adam, for the "
+            "optimiser's memory. Changing the architecture, size or device replaces the copy."
+        )
+
+
+selection = current_selection()
+spec, size = selection.spec, selection.size
+st.title(f"Training step · {spec.name}")
+st.caption("What one step of gradient descent does to every layer: forward, loss, backward, update.")
+problem = size_problem(spec, size)
+if problem:
+    st.error(problem)
+    st.stop()
+
+trainer = private_trainer(selection)
+names = class_names(spec)
+picture_col, settings_col = st.columns([1, 1])
+with picture_col:
+    data, sample = pick_picture(spec)
+    if data is None:
+        st.info("Choose a picture to train on.")
+        st.stop()
+    prepared = prepared_input(hashlib.sha256(data).hexdigest(), spec.id, size.height, size.width, data)
+    st.image(prepared.shown, width=160, caption=f"What {spec.name} receives ({size.height}×{size.width}).")
+    target = pick_target(spec, sample, names)
+with settings_col:
+    optimizer = st.radio("Optimiser", list(training.OPTIMIZERS), format_func=training.OPTIMIZERS.get,
+                         horizontal=True, key="train_optimizer")
+    if st.session_state.get("train_rate") not in RATES:
+        st.session_state["train_rate"] = training.LAB_LEARNING_RATE
+    rate = st.select_slider("Learning rate (log scale)", RATES, key="train_rate",
+                            format_func=lambda r: f"{r:g} ← the lab's" if r == training.LAB_LEARNING_RATE else f"{r:g}")
+    dropout = st.toggle("Dropout during training", key="train_dropout", disabled=not trainer.has_dropout,
+                        help="Only networks with dropout layers have anything to switch.") and trainer.has_dropout
+    count = st.number_input("N (for “Take N steps”)", min_value=2, max_value=100, value=10, key="train_count")
+    trainer.configure(optimizer, rate, dropout)
+    one, many, reset = st.columns(3)
+    take_one = one.button("Take one step", type="primary", key="train_one")
+    take_many = many.button(f"Take {count} steps", key="train_many")
+    if reset.button("Reset", key="train_reset", help="Back to the starting weights; the loss curve starts again."):
+        trainer.reset()
+        st.session_state["train_history"] = []
+        st.session_state.pop("train_last", None)
+
+st.session_state.pop("train_error", None)
+if take_one or take_many:
+    run_steps(trainer, prepared.tensor, target, 1 if take_one else int(count))
+if "train_error" in st.session_state:
+    st.error(st.session_state["train_error"])
+
+last = st.session_state.get("train_last")
+if last is None:
+    st.info("Press “Take one step” to see what a single step changes.")
+else:
+    show_result(last, names)
+    steps, losses = zip(*st.session_state["train_history"])
+    st.plotly_chart(training_charts.loss_curve(list(steps), list(losses), st.session_state.get("train_start_loss")),
+                    width="stretch", key="train_curve")
+explain_care(spec, trainer)
