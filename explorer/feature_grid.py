@@ -171,9 +171,9 @@ def channel_heatmap(layer: LayerOutput, channel: int, colour_map: str) -> go.Fig
             hovertemplate="column %{x}, row %{y}<br>value %{z:.4g}<extra></extra>",
         )
     )
-    title = f"{layer.name}, channel {channel}"
+    title = f"{layer.name} · channel {channel}"
     if step > 1:
-        title += f" (each square averages {step}×{step} pixels)"
+        title += f"<br><sup>each square is the mean of {step}×{step} pixels</sup>"
     figure.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=40, b=10))
     figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
     figure.update_xaxes(constrain="domain")

@@ -18,6 +18,7 @@ import streamlit as st
 from explorer import capture as capturing
 from explorer import feature_grid, images, samples
 from explorer.capture import Capture, LayerOutput
+from explorer.errors import UserError
 from explorer.registry import ArchSpec, get_spec
 from explorer.sizes import size_problem
 from pages.shared import current_selection, shared_model
@@ -56,12 +57,25 @@ def captured(arch_id: str, height: int, width: int, device: str, digest: str, _p
     return capturing.run_on_image(spec, shared_model(arch_id, device), _prepared.tensor)
 
 
+def default_unless_chosen(key: str, options: list, default, argument: str = "index") -> dict:
+    """Widget keyword arguments: the default where the user's earlier choice is not among ``options``.
+
+    A widget's session value is never written from the script body (the browser would keep
+    showing its own default while the server uses the written value); an invalid one is
+    dropped instead, and the widget starts again from its declared default.
+    """
+    if key in st.session_state and st.session_state[key] in options:
+        return {}
+    st.session_state.pop(key, None)
+    return {"index": options.index(default)} if argument == "index" else {"value": default}
+
+
 def picture_bytes(spec: ArchSpec) -> tuple[bytes | None, str]:
     """The chosen picture's encoded bytes (None until there is one) and a short description."""
     sources = [key for key in SOURCES if key != "draw" or st_canvas is not None]
-    if st.session_state.get("fm_source") not in sources:
-        st.session_state["fm_source"] = samples.default_kind(spec.in_channels, spec.default_size)
-    source = st.radio("Picture", sources, format_func=SOURCES.get, horizontal=True, key="fm_source")
+    default = samples.default_kind(spec.in_channels, spec.default_size)
+    source = st.radio("Picture", sources, format_func=SOURCES.get, horizontal=True, key="fm_source",
+                      **default_unless_chosen("fm_source", sources, default))
     if source in ("photo", "handwritten", "scoreboard"):
         choices = samples.samples_of(source)
         key = st.selectbox(
@@ -132,6 +146,8 @@ def layer_label(layer: LayerOutput) -> str:
 
 
 def _step_layer(names: list[str], step: int) -> None:
+    if st.session_state.get("fm_layer") not in names:
+        return
     position = names.index(st.session_state["fm_layer"]) + step
     st.session_state["fm_layer"] = names[max(0, min(position, len(names) - 1))]
 
@@ -139,18 +155,16 @@ def _step_layer(names: list[str], step: int) -> None:
 def pick_layer(result: Capture) -> LayerOutput:
     by_name = {layer.name: layer for layer in result.layers}
     names = list(by_name)
-    if st.session_state.get("fm_layer") not in by_name:
-        stages = feature_grid.stage_layers(result)
-        middle = stages[len(stages) // 2] if stages else result.layers[len(result.layers) // 2]
-        st.session_state["fm_layer"] = middle.name
+    stages = feature_grid.stage_layers(result)
+    middle = stages[len(stages) // 2] if stages else result.layers[len(result.layers) // 2]
     back, picker, forward = st.columns([1, 10, 1], vertical_alignment="bottom")
     back.button("◀", key="fm_prev", on_click=_step_layer, args=(names, -1), help="The layer before")
     forward.button("▶", key="fm_next", on_click=_step_layer, args=(names, 1), help="The layer after")
-    picker.selectbox(
+    chosen = picker.selectbox(
         f"Layer ({len(names)} calls, in the order the forward pass makes them)", names, key="fm_layer",
-        format_func=lambda name: layer_label(by_name[name]),
+        format_func=lambda name: layer_label(by_name[name]), **default_unless_chosen("fm_layer", names, middle.name),
     )
-    return by_name[st.session_state["fm_layer"]]
+    return by_name[chosen]
 
 
 def show_stats(layer: LayerOutput) -> None:
@@ -168,10 +182,9 @@ def show_stats(layer: LayerOutput) -> None:
 def show_maps(layer: LayerOutput) -> None:
     channels = layer.stats.channels
     counts = [n for n in CHANNEL_COUNTS if n < channels] + [min(channels, CHANNEL_COUNTS[-1])]
-    if st.session_state.get("fm_count") not in counts:
-        st.session_state["fm_count"] = counts[-1]
     count_col, order_col, colour_col, scale_col = st.columns(4)
-    count = count_col.select_slider("Channels shown", counts, key="fm_count")
+    count = count_col.select_slider("Channels shown", counts, key="fm_count",
+                                    **default_unless_chosen("fm_count", counts, counts[-1], "value"))
     order = order_col.radio("Order", list(ORDERS), format_func=ORDERS.get, key="fm_order")
     colour_map = colour_col.selectbox("Colour map", list(feature_grid.COLOUR_MAPS), key="fm_colours")
     scale = scale_col.radio("Brightness scale", list(SCALES), format_func=SCALES.get, key="fm_scale")
@@ -180,12 +193,14 @@ def show_maps(layer: LayerOutput) -> None:
     grid = feature_grid.channel_grid(maps, colour_map, scale == "channel", (layer.stats.minimum, layer.stats.maximum))
     pooled = f"; each map averaged over {layer.pool_factor}×{layer.pool_factor} pixels for display" if layer.pool_factor > 1 else ""
     shown = ", ".join(str(c) for c in chosen[:12]) + ("…" if len(chosen) > 12 else "")
-    st.image(grid, caption=f"{len(chosen)} of {channels} channels of {layer.name}, left to right: {shown}{pooled}.")
     show_stats(layer)
-    if st.session_state.get("fm_channel") not in chosen:
-        st.session_state["fm_channel"] = int(chosen[0])
-    channel = st.selectbox("Enlarge channel", [int(c) for c in chosen], key="fm_channel")
-    st.plotly_chart(feature_grid.channel_heatmap(layer, channel, colour_map), width="stretch")
+    grid_col, zoom_col = st.columns([3, 2])
+    grid_col.image(grid, caption=f"{len(chosen)} of {channels} channels of {layer.name}, left to right: {shown}{pooled}.")
+    with zoom_col:
+        options = [int(c) for c in chosen]
+        channel = st.selectbox("Enlarge channel (hover for values)", options, key="fm_channel",
+                               **default_unless_chosen("fm_channel", options, options[0]))
+        st.plotly_chart(feature_grid.channel_heatmap(layer, channel, colour_map), width="stretch")
 
 
 def show_vector(spec: ArchSpec, layer: LayerOutput, is_final: bool) -> None:
@@ -217,11 +232,26 @@ if size.batch > 1:
     st.caption(f"This page follows one picture, so the batch size ({size.batch}) is not used here.")
 
 data, label = picture_bytes(spec)
-if data is None:
-    st.info("Choose a picture above to send it through the network.")
-    st.stop()
-digest = hashlib.sha256(data).hexdigest()
-loaded, prepared = prepared_input(digest, spec.id, size.height, size.width, data)
+previous = st.session_state.get("fm_previous")
+try:
+    if data is None:
+        raise LookupError
+    digest = hashlib.sha256(data).hexdigest()
+    loaded, prepared = prepared_input(digest, spec.id, size.height, size.width, data)
+    st.session_state["fm_previous"] = (data, label)
+except (UserError, LookupError) as problem:
+    if isinstance(problem, UserError):
+        st.error(str(problem))
+    # Keep drawing the last good picture rather than stopping: the layer controls below stay
+    # on the page and keep their settings (a widget that disappears loses its state).
+    if previous is None:
+        if data is None:
+            st.info("Choose a picture above to send it through the network.")
+        st.stop()
+    data, label = previous
+    st.caption(f"Until there is a new picture, the page keeps showing {label}.")
+    digest = hashlib.sha256(data).hexdigest()
+    loaded, prepared = prepared_input(digest, spec.id, size.height, size.width, data)
 result = captured(spec.id, size.height, size.width, selection.device, digest, prepared)
 
 picture_col, prediction_col = st.columns([3, 2])
