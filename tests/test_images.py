@@ -226,3 +226,9 @@ def test_every_bundled_photo_loads_without_a_download():
     for sample in samples.PHOTOS:
         loaded = images.load_image(samples.sample_bytes(sample.key))
         assert min(loaded.image.size) >= 200, sample.key
+
+
+def test_a_large_photo_is_kept_at_most_2048_pixels_a_side_with_its_shape():
+    loaded = images.load_image(encode(Image.new("RGB", (4000, 3000), (10, 120, 30)), "PNG"))
+    assert loaded.original_size == (4000, 3000)
+    assert loaded.image.size == (2048, 1536)  # 3000 × 2048 / 4000
