@@ -109,3 +109,14 @@ def test_the_output_layer_shows_softmax_probabilities(app_test):
     assert not at.exception
     titles = [chart.proto.spec for chart in at.get("plotly_chart")]
     assert any("Softmax" in spec for spec in titles)
+
+
+@pytest.mark.parametrize("arch_id", ["toy_dense", "toy_conv"])
+def test_the_toy_networks_start_with_a_scoreboard_digit(app_test, arch_id):
+    at = app_test(query={"arch": arch_id}, page=PAGE)
+    assert not at.exception and not at.error
+    assert at.radio(key="fm_source").value == "scoreboard"
+    assert len(at.dataframe[0].value) == 5
+    for layer in at.selectbox(key="fm_layer").options:  # every layer of the toy draws without an error
+        at.selectbox(key="fm_layer").set_value(layer.split(" · ")[0].split(". ", 1)[1]).run()
+        assert not at.exception and not at.error
