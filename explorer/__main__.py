@@ -2,6 +2,9 @@
 
     python -m explorer list [--json]
     python -m explorer summary ARCH [--size N | --height H --width W] [--batch B] [--depth D] [--json]
+    python -m explorer params ARCH [--json]
+    python -m explorer activations ARCH --image PATH [--size N] [--json]
+    python -m explorer train-step ARCH [--image PATH] [--label K] [--lr 0.1] [--optimizer sgd] [--steps N] [--json]
     python -m explorer train-step ARCH [--image PATH] [--label K] [--lr 0.1] [--optimizer sgd] [--steps N] [--json]
 
 A request the library refuses (unknown architecture, a size the network cannot
@@ -107,6 +110,55 @@ def _train_step(args: argparse.Namespace) -> None:
         print(f"{layer:<40} {norm:>14.4g} {data['update_ratios'][layer]:>12.4g}")
 
 
+def _params(args: argparse.Namespace) -> None:
+    from explorer import params
+
+    data = params.to_json(get_spec(args.arch).id)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return
+    print(f"{data['architecture']}: {data['total']:,} parameters")
+    for kind, counts in data["by_kind"].items():
+        print(f"  {kind:<18} weights {counts['weight']:>13,}   biases {counts['bias']:>9,}")
+    print()
+    for layer in data["layers"]:
+        print(f"{layer['name']:<40} {layer['kind']:<16} {layer['formula']}")
+
+
+def _read_picture(path: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as error:
+        raise UserError(f"Could not read the picture {path!r}: {error.strerror or error}.") from None
+
+
+def _activations(args: argparse.Namespace) -> None:
+    import torch
+
+    from explorer import capture, images
+
+    spec = get_spec(args.arch)
+    size = parse_input_size(args.size or spec.default_size, args.size or spec.default_size, 1)
+    prepared = images.prepare(images.load_image(_read_picture(args.image)), spec, size.height, size.width)
+    torch.manual_seed(args.seed)
+    data = capture.to_json(spec, capture.run_on_image(spec, spec.build(), prepared.tensor))
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return
+    print(f"{'layer':<40} {'shape':<20} {'min':>10} {'max':>10} {'mean':>10} {'zeros':>7}")
+    for layer in data["layers"]:
+        shape = "×".join(map(str, layer["shape"]))
+        numbers = (
+            f"{layer['min']:>10.4g} {layer['max']:>10.4g} {layer['mean']:>10.4g} {layer['zero_share']:>7.1%}"
+            if "min" in layer else ""
+        )
+        print(f"{layer['name']:<40} {shape:<20} {numbers}")
+    print("\ntop-5 (random weights unless trained ones are loaded):")
+    for entry in data["top"]:
+        print(f"  {entry['probability']:7.2%}  {entry['class']}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m explorer", description="CNN Architecture Explorer")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +172,15 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--batch", default="1")
     summary.add_argument("--depth", type=int, default=None, help="fold rows below this depth into blocks")
     summary.add_argument("--json", action="store_true")
+    breakdown = commands.add_parser("params", help="where the parameters live, with each layer's arithmetic")
+    breakdown.add_argument("arch", help="architecture id (see `list`)")
+    breakdown.add_argument("--json", action="store_true")
+    activations = commands.add_parser("activations", help="every layer's output statistics for one picture")
+    activations.add_argument("arch", help="architecture id (see `list`)")
+    activations.add_argument("--image", required=True, help="picture file (JPEG, PNG, WebP, BMP, GIF)")
+    activations.add_argument("--size", help="square input side in pixels (default: the network's usual input)")
+    activations.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    activations.add_argument("--json", action="store_true")
     train = commands.add_parser("train-step", help="optimiser steps on one picture, with loss and gradient norms")
     train.add_argument("arch", help="architecture id, e.g. lenet5 (see `list`)")
     train.add_argument("--image", help="picture file (default: a bundled sample)")
@@ -133,15 +194,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMMANDS = {"summary": _summary, "params": _params, "activations": _activations, "train-step": _train_step}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":
             _print_list(args.json)
-        elif args.command == "train-step":
-            _train_step(args)
         else:
-            _summary(args)
+            COMMANDS[args.command](args)
     except UserError as error:
         print(error, file=sys.stderr)
         return EXIT_USER_ERROR

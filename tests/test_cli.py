@@ -75,3 +75,37 @@ def test_bad_requests_exit_2_with_one_sentence(run_cli, args, sentence):
     assert result.stderr.startswith(sentence)
     assert result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_params_json_sums_to_the_total_and_shows_the_arithmetic(run_cli):
+    result = run_cli("params", "lenet5", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["total"] == 61_706
+    assert sum(kind["weight"] + kind["bias"] for kind in data["by_kind"].values()) == 61_706
+    conv2 = next(layer for layer in data["layers"] if layer["name"] == "features.3")
+    assert conv2["formula"] == "16 × 6 × 5 × 5 + 16 = 2,416"
+    assert (conv2["weight"], conv2["bias"]) == (16 * 6 * 5 * 5, 16)
+
+
+def test_activations_for_a_picture_file(run_cli, tmp_path):
+    from PIL import Image
+
+    picture = tmp_path / "stripes.png"
+    Image.new("L", (40, 40), 0).save(picture)
+    result = run_cli("activations", "lenet5", "--image", str(picture), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    shapes = {layer["name"]: layer["shape"] for layer in data["layers"]}
+    assert shapes["features.0"] == [1, 6, 28, 28] and shapes["classifier.4"] == [1, 10]  # 32 − 5 + 1 = 28
+    relu = next(layer for layer in data["layers"] if layer["name"] == "features.1")
+    assert relu["min"] >= 0 and 0 <= relu["zero_share"] <= 1
+    assert len(data["top"]) == 5 and {entry["class"] for entry in data["top"]} <= set("0123456789")
+
+
+def test_activations_refuse_a_file_that_is_not_a_picture(run_cli, tmp_path):
+    fake = tmp_path / "notes.png"
+    fake.write_bytes(b"%PDF-1.4 not really a picture")
+    result = run_cli("activations", "resnet18", "--image", str(fake))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
