@@ -139,15 +139,17 @@ def _reduce_maps(x: torch.Tensor) -> dict:
     low, high = flat.amin(dim=1), flat.amax(dim=1)
     means = flat.sum(dim=1) / flat.shape[1]
     nonzero = flat.sign().abs_().sum(dim=1)
-    keep = min(channels, KEPT_CHANNELS)
-    chosen = torch.cat([torch.arange(keep, device=x.device), torch.topk(means, keep).indices]).unique()
-    maps = x.index_select(0, chosen).float()
+    if channels <= KEPT_CHANNELS:  # every channel is kept: no selection to make
+        chosen, maps, lo, hi = np.arange(channels), x.float(), low, high
+    else:
+        first = torch.arange(KEPT_CHANNELS, device=x.device)
+        chosen = torch.cat([first, torch.topk(means, KEPT_CHANNELS).indices]).unique()
+        maps, lo, hi = x.index_select(0, chosen).float(), low[chosen], high[chosen]
     factor = -(-max(x.shape[1:]) // DISPLAY_SIDE)
     if factor > 1:
         maps = _block_means(maps, factor)
-    lo, hi = low[chosen], high[chosen]
-    span = (hi - lo).clamp_min(torch.finfo(torch.float32).tiny)
-    quantised = ((maps - lo[:, None, None]) / span[:, None, None] * 255).round_().to(torch.uint8)
+    scale = 255 / (hi - lo).clamp_min(torch.finfo(torch.float32).tiny)
+    quantised = ((maps - lo[:, None, None]) * scale[:, None, None]).round_().to(torch.uint8)
     return {
         "low": low, "high": high, "means": means, "nonzero": nonzero,
         "maps": quantised, "chosen": chosen, "map_low": lo, "map_high": hi, "factor": factor,
