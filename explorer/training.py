@@ -49,6 +49,7 @@ OPTIMIZERS = {"sgd": "SGD", "momentum": "SGD with momentum 0.9", "adam": "Adam"}
 LAB_LEARNING_RATE = 0.1
 MOMENTUM = 0.9
 AUX_WEIGHT = 0.4  # Inception v3 paper: auxiliary loss weighted by 0.4
+SCRATCH_ELEMENTS = 1 << 18  # 1 MB of float32: a piece of the weights that stays in the cache
 MAX_FILTERS = 64  # first-convolution filters kept per result; AlexNet and ResNets have exactly 64
 
 
@@ -152,6 +153,7 @@ class Trainer:
             module.track_running_stats = False
         self.has_dropout = any(isinstance(m, nn.modules.dropout._DropoutNd) for m in self.model.modules())
         self._last_finite: list[torch.Tensor] | None = None  # allocated at the first step, reused after
+        self._scratch: torch.Tensor | None = None
         self.optimizer_name, self.learning_rate, self.dropout = "", learning_rate, dropout
         self.configure(optimizer, learning_rate, dropout)
 
@@ -274,6 +276,30 @@ class Trainer:
             pending = self._step(objective, t, loss_value, objective_value, probs)
         raise AssertionError("unreachable: the loop returns after its last measurement")
 
+    def _weight_and_update_squares(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """‖w_before‖² and ‖w − w_before‖² per parameter tensor, read piece by piece through one small buffer.
+
+        Subtracting whole tensors would allocate a fresh copy of every weight at each
+        step (0.5 GB for VGG), whose page faults alone cost a good part of a step;
+        pieces that fit in the cache also let both norms share one read of the old weights.
+        """
+        if self._scratch is None:
+            largest = max(p.numel() for p in self._params)
+            self._scratch = torch.empty(min(largest, SCRATCH_ELEMENTS), dtype=self._params[0].dtype, device=self.device)
+        weights, updates = [], []
+        for param, before in zip(self._params, self._last_finite):
+            new, old = param.reshape(-1), before.reshape(-1)
+            weight, update = param.new_zeros(()), param.new_zeros(())
+            for start in range(0, new.numel(), len(self._scratch)):
+                piece = old[start:start + len(self._scratch)]
+                difference = self._scratch[: len(piece)]
+                torch.sub(new[start:start + len(piece)], piece, out=difference)
+                weight += torch.dot(piece, piece)
+                update += torch.dot(difference, difference)
+            weights.append(weight)
+            updates.append(update)
+        return torch.stack(weights), torch.stack(updates)
+
     def _step(self, objective: torch.Tensor, t: torch.Tensor, loss_value: float, objective_value: float,
               probs: np.ndarray) -> dict:
         objective.backward()
@@ -283,9 +309,8 @@ class Trainer:
             torch._foreach_copy_(self._last_finite, self._params)
             grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self._params]
             grad_sq = torch.stack(torch._foreach_norm(grads)) ** 2
-            weight_sq = torch.stack(torch._foreach_norm(self._last_finite)) ** 2
             self.optimizer.step()
-            update_sq = torch.stack(torch._foreach_norm(torch._foreach_sub(self._params, self._last_finite))) ** 2
+            weight_sq, update_sq = self._weight_and_update_squares()
             # Per-tensor squared norms summed per layer, then one square root: ‖(weight, bias)‖.
             per_layer = torch.zeros(3, len(self.layers), dtype=grad_sq.dtype, device=self.device)
             per_layer.index_add_(1, self._owner, torch.stack([grad_sq, weight_sq, update_sq]))

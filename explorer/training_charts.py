@@ -15,14 +15,14 @@ FILTERS_SHOWN = 8
 def probability_chart(result: StepResult, class_names: list[str], k: int = 5) -> go.Figure:
     """Before and after, side by side, for the top classes of either pass and the target."""
     chosen = result.top_classes(k)
-    labels = [("🎯 " if i == result.target else "") + class_names[i] for i in chosen]
+    labels = [class_names[i] + (" (target)" if i == result.target else "") for i in chosen]
     figure = go.Figure([
         go.Bar(name="before the step", x=labels, y=result.probs_before[chosen], marker_color=BEFORE),
         go.Bar(name="after the step", x=labels, y=result.probs_after[chosen], marker_color=AFTER),
     ])
     figure.update_layout(
-        barmode="group", title="Predicted probabilities (🎯 = target class)", yaxis_tickformat=".0%",
-        yaxis_title="probability", height=360, margin=dict(t=50, b=10), legend=dict(orientation="h", y=1.12),
+        barmode="group", xaxis_type="category", title="Predicted probabilities: the top classes and the target", yaxis_tickformat=".0%",
+        yaxis_title="probability", height=380, margin=dict(t=80, b=10), legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
     )
     return figure
 
@@ -35,7 +35,7 @@ def _layer_bars(result: StepResult, values: np.ndarray, title: str, axis: str) -
         hovertemplate="%{x} (%{customdata})<br>%{y:.3g}<extra></extra>", marker_color=AFTER,
     ))
     figure.update_layout(
-        title=title, yaxis_type="log", yaxis_title=axis, xaxis_title="layer, input side first",
+        title=title, yaxis_type="log", xaxis_type="category", yaxis_title=axis, xaxis_title="layer, input side first",
         height=360, margin=dict(t=50, b=10),
     )
     figure.update_xaxes(tickangle=-60, tickfont_size=9)
