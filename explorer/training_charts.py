@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -71,7 +73,7 @@ def filter_chart(result: StepResult) -> go.Figure:
             ), row=row, col=col + 1)
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
-    figure.update_layout(height=420, margin=dict(t=40, b=10, l=10, r=60),
+    figure.update_layout(height=440, margin=dict(t=80, b=10, l=10, r=60),
                          title=f"First convolution ({result.first_conv}): filters averaged over input channels")
     return figure
 
@@ -83,4 +85,5 @@ def loss_curve(steps: list[int], losses: list[float], first_loss: float | None) 
     figure = go.Figure(go.Scatter(x=x, y=y, mode="lines+markers", marker_color=AFTER))
     figure.update_layout(title="Loss on this picture after each step", xaxis_title="step", yaxis_title="cross-entropy loss",
                          height=320, margin=dict(t=50, b=10))
+    figure.update_xaxes(tick0=0, dtick=max(1, math.ceil(len(x) / 10)), rangemode="tozero")
     return figure
