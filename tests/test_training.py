@@ -217,3 +217,26 @@ def test_the_page_reports_divergence_in_one_sentence_and_keeps_working(app_test)
     at.select_slider(key="train_rate").set_value(0.1).run()
     at.button(key="train_one").click().run()
     assert not at.error and at.session_state["train_last"].step == 1
+
+
+def test_a_new_architecture_in_the_sidebar_replaces_the_private_copy(app_test):
+    at = app_test(query={"arch": "lenet5"}, page="pages/training.py")
+    at.button(key="train_many").click().run()
+    assert len(at.session_state["train_history"]) == 10  # the default N
+    at.selectbox(key="sb_arch").set_value("toy_conv").run()
+    assert not at.exception
+    trainer = at.session_state["train_trainer"]
+    assert trainer.spec.id == "toy_conv" and trainer.steps_taken == 0
+    assert at.session_state["train_history"] == [] and "train_last" not in at.session_state
+
+
+def test_probability_chart_shows_the_target_beside_the_top_classes():
+    from explorer.training_charts import probability_chart
+
+    spec, source, image = source_and_input("lenet5", 32)
+    result = Trainer(spec, source).take_steps(image, target=6)[0]
+    before, after = probability_chart(result, [str(d) for d in range(10)], k=2).data
+    assert "6 (target)" in before.x
+    position = list(before.x).index("6 (target)")
+    assert before.y[position] == pytest.approx(result.probs_before[6])
+    assert after.y[position] == pytest.approx(result.probs_after[6])
