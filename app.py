@@ -11,19 +11,19 @@ import streamlit as st
 from explorer.errors import UserError
 from pages.shared import render_sidebar, url_problems
 
-st.set_page_config(page_title="CNN Architecture Explorer", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="CNN Architecture Explorer", page_icon=":material/neurology:", layout="wide")
 
 # Teaching order. Every url_path must differ from its file's name: Streamlit still
 # knows the old pages/ auto-discovery, and a URL that matches a file name there runs
 # that file alone, without this script's sidebar (AppTest reruns and deep links on a
 # freshly started server both hit it). tests/test_app.py checks the rule.
 PAGES = [
-    st.Page("pages/convolution.py", title="Convolution by hand", icon="✏️", url_path="convolution-by-hand", default=True),
-    st.Page("pages/layers.py", title="Layer table", icon="📋", url_path="layer-table"),
-    st.Page("pages/parameters.py", title="Parameters", icon="🧮", url_path="parameter-breakdown"),
-    st.Page("pages/compare.py", title="Compare", icon="📊", url_path="compare-architectures"),
-    st.Page("pages/feature_maps.py", title="Feature maps", icon="🔬", url_path="feature-maps"),
-    st.Page("pages/training.py", title="Training step", icon="🏋️", url_path="training-step"),
+    st.Page("pages/convolution.py", title="Convolution by hand", icon=":material/grid_on:", url_path="convolution-by-hand", default=True),
+    st.Page("pages/layers.py", title="Layer table", icon=":material/table_rows:", url_path="layer-table"),
+    st.Page("pages/parameters.py", title="Parameters", icon=":material/calculate:", url_path="parameter-breakdown"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:", url_path="compare-architectures"),
+    st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/image_search:", url_path="feature-maps"),
+    st.Page("pages/training.py", title="Training step", icon=":material/model_training:", url_path="training-step"),
 ]
 
 navigation = st.navigation(PAGES)
