@@ -112,41 +112,41 @@ def _resnet(depth: int) -> ArchSpec:
     return _torchvision(f"resnet{depth}", f"ResNet-{depth}", "ResNet", 2015, _RESNET_PAPER, _RESNET_URL)
 
 
-_LAB_PAPER = "The lab's 5×5 scoreboard example"
+def _lab_toy(arch_id: str, name: str, builder: Callable[[], nn.Module], max_size: int, size_reason: str) -> ArchSpec:
+    return ArchSpec(
+        id=arch_id,
+        name=name,
+        family="Lab toy networks",
+        year=None,
+        paper="The lab's 5×5 scoreboard example",
+        paper_url=None,
+        builder=builder,
+        in_channels=1,
+        default_size=5,
+        min_size=5,
+        max_size=max_size,
+        size_reason=size_reason,
+        num_classes=10,
+    )
+
 
 ARCHITECTURES: tuple[ArchSpec, ...] = (
-    ArchSpec(
-        id="toy_dense",
-        name="Toy dense network",
-        family="Lab toy networks",
-        year=None,
-        paper=_LAB_PAPER,
-        paper_url=None,
-        builder=ToyDenseNet,
-        in_channels=1,
-        default_size=5,
-        min_size=5,
+    _lab_toy(
+        "toy_dense",
+        "Toy dense network",
+        ToyDenseNet,
         max_size=5,
         size_reason="The toy dense network wires each of exactly 25 pixels to the classes, so it takes 5×5 inputs only",
-        num_classes=10,
     ),
-    ArchSpec(
-        id="toy_conv",
-        name="Toy conv network",
-        family="Lab toy networks",
-        year=None,
-        paper=_LAB_PAPER,
-        paper_url=None,
-        builder=ToyConvNet,
-        in_channels=1,
-        default_size=5,
-        min_size=5,
+    _lab_toy(
+        "toy_conv",
+        "Toy conv network",
+        ToyConvNet,
         max_size=6,
         size_reason=(
             "The toy conv network's fully-connected layer expects exactly 4×2×2 = 16 inputs, "
             "so it takes 5–6 pixels only"
         ),
-        num_classes=10,
     ),
     ArchSpec(
         id="lenet5",
