@@ -3,9 +3,8 @@
 import streamlit as st
 
 from explorer.sizes import size_problem
-from explorer.source import architecture_source
-from explorer.summary import build_meta_model, format_bytes, memory_warning
-from pages.shared import cached_layer_table, current_selection
+from explorer.summary import format_bytes, memory_warning
+from pages.shared import cached_layer_table, cached_model_text, current_selection
 
 selection = current_selection()
 spec, size = selection.spec, selection.size
@@ -92,10 +91,10 @@ st.download_button(
     mime="text/csv",
 )
 
-model = build_meta_model(spec)
+printed, sources = cached_model_text(spec.id)
 with st.expander("The model as PyTorch prints it"):
-    st.code(repr(model), language="text")
+    st.code(printed, language="text")
 with st.expander("Source code of this architecture"):
-    for title, code in architecture_source(spec, model):
+    for title, code in sources:
         st.markdown(f"`{title}`")
         st.code(code, language="python")

@@ -17,7 +17,8 @@ from explorer import devices
 from explorer.errors import UserError
 from explorer.registry import ARCH_IDS, ArchSpec, get_spec
 from explorer.sizes import MAX_BATCH, MAX_SIDE, InputSize, parse_input_size, valid_range
-from explorer.summary import LayerTable, summarize
+from explorer.source import architecture_source
+from explorer.summary import LayerTable, build_meta_model, summarize
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,14 @@ def current_selection() -> Selection:
 def cached_layer_table(arch_id: str, height: int, width: int, batch: int) -> LayerTable:
     """The layer table for one architecture and size, computed once per server."""
     return summarize(arch_id, InputSize(height, width, batch))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_model_text(arch_id: str) -> tuple[str, list[tuple[str, str]]]:
+    """The model as PyTorch prints it and its source code, worked out once per architecture."""
+    spec = get_spec(arch_id)
+    model = build_meta_model(spec)
+    return repr(model), architecture_source(spec, model)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Building the network…")
