@@ -252,17 +252,27 @@ def format_bytes(n: int) -> str:
     return f"{n / 1000**3:.1f} GB"
 
 
-def memory_warning(spec: ArchSpec, size: InputSize, totals: Totals) -> str | None:
-    """A sentence when running this request for real would need more than the budget."""
+def _memory_needed(spec: ArchSpec, size: InputSize, totals: Totals) -> str | None:
     if totals.estimated_bytes <= MEMORY_BUDGET_BYTES:
         return None
     batch = f"a batch of {size.batch} at " if size.batch > 1 else ""
     return (
         f"Running {spec.name} on {batch}{size.label} would need about "
         f"{format_bytes(totals.estimated_bytes)} of memory, more than the "
-        f"{format_bytes(MEMORY_BUDGET_BYTES)} this app allows for one request; "
-        "the layer table is worked out from shapes alone, so it is still shown."
+        f"{format_bytes(MEMORY_BUDGET_BYTES)} this app allows for one request"
     )
+
+
+def memory_warning(spec: ArchSpec, size: InputSize, totals: Totals) -> str | None:
+    """For the layer table, which costs no memory: the budget is exceeded, but the table is shown."""
+    needed = _memory_needed(spec, size, totals)
+    return needed and f"{needed}; the layer table is worked out from shapes alone, so it is still shown."
+
+
+def memory_refusal(spec: ArchSpec, size: InputSize, totals: Totals) -> str | None:
+    """For pages that really run the model: the sentence that refuses a request over the budget."""
+    needed = _memory_needed(spec, size, totals)
+    return needed and f"{needed}, so choose a smaller input size."
 
 
 def to_json(table: LayerTable, depth: int | None = None) -> dict:

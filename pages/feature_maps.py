@@ -20,8 +20,7 @@ from explorer import feature_grid, images, samples
 from explorer.capture import Capture, LayerOutput
 from explorer.errors import UserError
 from explorer.registry import ArchSpec, get_spec
-from explorer.sizes import size_problem
-from pages.shared import current_selection, shared_model
+from pages.shared import current_selection, run_problem, shared_model
 
 try:  # the drawing canvas is optional: without it the page offers every other source
     from streamlit_drawable_canvas import st_canvas
@@ -225,7 +224,7 @@ st.caption(
     "A picture goes through the network once; every layer's output is kept, and each channel of a layer "
     "is drawn as a small image: bright where that channel responds strongly."
 )
-problem = size_problem(spec, size)
+problem = run_problem(selection)
 if problem:
     st.error(problem)
     st.stop()

@@ -16,9 +16,9 @@ import torch
 from explorer import devices
 from explorer.errors import UserError
 from explorer.registry import ARCH_IDS, ArchSpec, get_spec
-from explorer.sizes import MAX_BATCH, MAX_SIDE, InputSize, parse_input_size, valid_range
+from explorer.sizes import MAX_BATCH, MAX_SIDE, InputSize, parse_input_size, size_problem, valid_range
 from explorer.source import architecture_source
-from explorer.summary import LayerTable, build_meta_model, summarize
+from explorer.summary import LayerTable, build_meta_model, memory_refusal, summarize
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,20 @@ def current_selection() -> Selection:
 def cached_layer_table(arch_id: str, height: int, width: int, batch: int) -> LayerTable:
     """The layer table for one architecture and size, computed once per server."""
     return summarize(arch_id, InputSize(height, width, batch))
+
+
+def run_problem(selection: Selection, batch: int = 1) -> str | None:
+    """Why the selected network cannot really run on ``batch`` pictures of the selected size, or None.
+
+    Checked before any work: the size limits first, then the memory estimate of the
+    shape-only layer table (cheap, and cached for the layer-table page too).
+    """
+    spec, size = selection.spec, InputSize(selection.size.height, selection.size.width, batch)
+    problem = size_problem(spec, size)
+    if problem:
+        return problem
+    table = cached_layer_table(spec.id, size.height, size.width, size.batch)
+    return memory_refusal(spec, size, table.totals)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -14,9 +14,8 @@ import streamlit as st
 from explorer import images, samples, training, training_charts
 from explorer.capture import class_names
 from explorer.registry import ArchSpec, get_spec
-from explorer.sizes import size_problem
 from explorer.summary import format_bytes
-from pages.shared import Selection, current_selection, shared_model
+from pages.shared import Selection, current_selection, run_problem, shared_model
 
 SOURCES = {"photo": "Sample photo", "handwritten": "Handwritten digit", "scoreboard": "Scoreboard digit",
            "upload": "Upload a picture"}
@@ -141,7 +140,7 @@ selection = current_selection()
 spec, size = selection.spec, selection.size
 st.title(f"Training step · {spec.name}")
 st.caption("What one step of gradient descent does to every layer: forward, loss, backward, update.")
-problem = size_problem(spec, size)
+problem = run_problem(selection, batch=2)  # BatchNorm networks train on the picture and its mirror
 if problem:
     st.error(problem)
     st.stop()

@@ -96,3 +96,13 @@ def test_every_page_runs_without_an_exception(app_test, arch_id):
         at.switch_page(path).run()
         assert not at.exception, (path, at.exception)
         assert at.title, path
+
+
+@pytest.mark.parametrize("page", ["pages/feature_maps.py", "pages/training.py"])
+def test_pages_that_run_the_model_refuse_a_size_over_the_memory_budget(app_test, page):
+    # ResNeXt-101 at 1024×1024: its outputs alone are about (1024 / 224)² ≈ 21 times the ~0.5 GB they take at 224.
+    at = app_test(query={"arch": "resnext101_32x8d", "h": "1024", "w": "1024"}, page=page)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "would need about" in errors[0] and errors[0].endswith("choose a smaller input size.")
+    assert "GB" in errors[0]
