@@ -20,6 +20,7 @@ st.set_page_config(page_title="CNN Architecture Explorer", page_icon=":material/
 PAGES = [
     st.Page("pages/convolution.py", title="Convolution by hand", icon=":material/grid_on:", url_path="convolution-by-hand", default=True),
     st.Page("pages/layers.py", title="Layer table", icon=":material/table_rows:", url_path="layer-table"),
+    st.Page("pages/diagram.py", title="Architecture diagram", icon=":material/account_tree:", url_path="architecture-diagram"),
     st.Page("pages/parameters.py", title="Parameters", icon=":material/calculate:", url_path="parameter-breakdown"),
     st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:", url_path="compare-architectures"),
     st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/image_search:", url_path="feature-maps"),

@@ -1,0 +1,164 @@
+"""Architecture diagram: the chosen network as a graph of layers and blocks, linked to the other pages.
+
+The graph comes from torchview's trace of one meta-device forward pass (see
+explorer.diagram); the browser draws its DOT. A node's link, and the node
+picker beside the diagram, put ``?layer=<dotted name>`` in the URL that the
+layer table, parameter and feature-map pages read.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+
+from explorer.diagram import Diagram, build_diagram, max_depth
+from explorer.diagram_dot import render_svg, shape_text, to_dot
+from explorer.sizes import InputSize, size_problem
+from pages.shared import current_selection
+
+# The diagram a teacher wants first: the deepest fold that still fits a screen or two.
+READABLE_NODES = 100
+LINKED_PAGES = [  # page file, link text, icon
+    ("pages/layers.py", "Its row in the layer table", ":material/table_rows:"),
+    ("pages/parameters.py", "Its parameters", ":material/calculate:"),
+    ("pages/feature_maps.py", "Its feature maps", ":material/image_search:"),
+]
+# Where a click on a box goes: the layer table's url_path (app.py), relative so a server
+# under a base path works too.
+NODE_LINK_PAGE = "layer-table"
+
+
+@st.cache_data(max_entries=48, show_spinner="Tracing the network with torchview…")
+def cached_diagram(arch_id: str, height: int, width: int, batch: int, depth: int, collapse: bool) -> Diagram:
+    return build_diagram(arch_id, InputSize(height, width, batch), depth, collapse)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_max_depth(arch_id: str) -> int:
+    return max_depth(arch_id)
+
+
+@st.cache_data(max_entries=16, show_spinner="Drawing the SVG…")
+def cached_svg(dot: str) -> bytes | None:
+    return render_svg(dot)
+
+
+def url_query(selection, layer: str | None) -> dict[str, str]:
+    """The sidebar's choice plus a layer: what a link needs so the next page opens on the same thing."""
+    query = {
+        "arch": selection.spec.id,
+        "h": str(selection.size.height),
+        "w": str(selection.size.width),
+        "batch": str(selection.size.batch),
+    }
+    if "device" in st.query_params:
+        query["device"] = st.query_params["device"]
+    if layer:
+        query["layer"] = layer
+    return query
+
+
+def default_depth(selection, deepest: int) -> int:
+    size = selection.size
+    for depth in range(deepest, 1, -1):
+        diagram = cached_diagram(selection.spec.id, size.height, size.width, size.batch, depth, True)
+        if len(diagram.nodes) <= READABLE_NODES:
+            return depth
+    return 1
+
+
+def pickable(diagram: Diagram) -> list[str]:
+    """Dotted names a person can open: the opened blocks (boxes) and the nodes' modules, in order."""
+    names: list[str] = []
+    for node in diagram.nodes:
+        for name in (*node.clusters, node.module):
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def _remember_layer() -> None:
+    st.query_params["layer"] = st.session_state["dg_node"]
+
+
+selection = current_selection()
+spec, size = selection.spec, selection.size
+st.title(f"Architecture diagram · {spec.name}")
+st.caption(
+    "Every box is a layer, a block or a torch function that ran in one forward pass of "
+    f"{size.batch}×{spec.in_channels}×{size.height}×{size.width} numbers (traced by torchview on shapes alone); "
+    "every arrow is a tensor passed on. Click a box to open that layer on the layer-table page."
+)
+problem = size_problem(spec, size)
+if problem:
+    st.error(problem)
+    st.stop()
+
+deepest = cached_max_depth(spec.id)
+depth_col, collapse_col = st.columns([3, 2])
+depth = depth_col.slider(
+    "Depth: stages → blocks → every layer",
+    min_value=1,
+    max_value=max(deepest, 2),
+    value=default_depth(selection, deepest),
+    disabled=deepest == 1,
+    key=f"dg_depth_{spec.id}",
+    help="1 shows the network's stages; each step down opens blocks into what is inside them.",
+)
+collapse = collapse_col.toggle(
+    "Collapse repeated blocks (× N)",
+    value=True,
+    key="dg_collapse",
+    help="Consecutive blocks of one type with the same output shape become one box. Opened deeper, the first "
+    "block of a run is drawn open and the rest stay one box. Switch off for the full expansion.",
+)
+diagram = cached_diagram(spec.id, size.height, size.width, size.batch, depth, collapse)
+
+names = pickable(diagram)
+linked = st.query_params.get("layer")
+if st.session_state.get("dg_node") not in names or (linked in names and linked != st.session_state.get("dg_node")):
+    st.session_state["dg_node"] = linked if linked in names else names[0]
+if linked and linked not in names:
+    st.info(f"{linked} is not drawn at this depth or sits inside a collapsed box; open more depth or switch collapsing off.")
+
+picture, side = st.columns([3, 2])
+with side:
+    chosen = st.selectbox("Selected node", names, key="dg_node", on_change=_remember_layer,
+                          help="Highlighted in the diagram; the links below open it on the other pages.")
+    for page, label, icon in LINKED_PAGES:
+        st.page_link(page, label=label, icon=icon, query_params=url_query(selection, chosen))
+    nodes = pd.DataFrame(
+        {
+            "name": [n.name for n in diagram.nodes],
+            "type": [n.type for n in diagram.nodes],
+            "settings": [n.settings for n in diagram.nodes],
+            "output": [shape_text(n.output_shape) for n in diagram.nodes],
+        }
+    )
+    st.dataframe(
+        nodes, hide_index=True, width="stretch", height=420,
+        column_config={"name": "Node", "type": "Type", "settings": "Settings", "output": "Output shape"},
+    )
+    st.caption(f"{len(diagram.nodes)} nodes and {len(diagram.edges)} arrows at depth {depth} of {deepest}.")
+
+
+def node_link(node) -> str | None:
+    return f"{NODE_LINK_PAGE}?{urlencode(url_query(selection, node.module))}" if node.module else None
+
+
+with picture:
+    st.graphviz_chart(to_dot(diagram, node_link, selected=chosen), width="stretch")
+
+# Downloads are the plain diagram: no links (they point into this server) and no highlight.
+plain_dot = to_dot(diagram)
+stem = f"{spec.id}_{size.height}x{size.width}_depth{depth}{'' if collapse else '_expanded'}"
+svg = cached_svg(plain_dot)
+svg_col, dot_col = st.columns(2)
+if svg is None:
+    svg_col.caption("SVG download needs Graphviz's dot program or the graphviz-pure package on the server.")
+else:
+    svg_col.download_button("Download SVG (for slides)", svg, file_name=f"{stem}.svg", mime="image/svg+xml")
+dot_col.download_button("Download DOT (Graphviz source)", plain_dot.encode(), file_name=f"{stem}.dot",
+                        mime="text/vnd.graphviz")
