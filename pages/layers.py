@@ -45,11 +45,18 @@ memory_col.metric(
     ),
 )
 
+# A link from the diagram (?layer=layer3.0.downsample) opens the table down to that layer's depth.
+linked = st.query_params.get("layer")
+linked_rows = table.calls[table.calls["name"] == linked]
+linked_depth = int(linked_rows["depth"].iloc[0]) if len(linked_rows) else 0
+if linked and not len(linked_rows):
+    st.warning(f"{spec.name} has no layer called {linked[:60]!r}, so the whole table is shown.")
+
 depth = st.slider(
     "Fold to depth",
     min_value=1,
     max_value=max(table.max_depth, 2),
-    value=min(2, table.max_depth),
+    value=max(min(2, table.max_depth), linked_depth),
     disabled=table.max_depth == 1,
     help="1 shows the network's stages; each step down opens blocks into the layers inside them. "
     "A block's row carries the parameters and multiply-adds of everything inside it.",
@@ -63,24 +70,23 @@ shown = rows.assign(
     mult_adds=rows["block_mult_adds"],
     param_share=rows["block_params"] / max(totals.total_params, 1),
 ).drop(columns=["expanded", "block_params", "block_mult_adds"])
-st.dataframe(
-    shown,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "name": st.column_config.TextColumn("Layer", help="Dotted path as in model.named_modules()"),
-        "type": "Type",
-        "depth": st.column_config.NumberColumn("Depth", format="%d"),
-        "output_shape": "Output shape",
-        "kernel_size": "Kernel",
-        "params": st.column_config.NumberColumn("Parameters", format="localized"),
-        "param_share": st.column_config.ProgressColumn(
-            "Share of parameters", min_value=0.0, max_value=1.0, format="percent"
-        ),
-        "mult_adds": st.column_config.NumberColumn("Multiply-adds", format="localized"),
-        "trainable": "Trainable",
-    },
-)
+table_config = {
+    "name": st.column_config.TextColumn("Layer", help="Dotted path as in model.named_modules()"),
+    "type": "Type",
+    "depth": st.column_config.NumberColumn("Depth", format="%d"),
+    "output_shape": "Output shape",
+    "kernel_size": "Kernel",
+    "params": st.column_config.NumberColumn("Parameters", format="localized"),
+    "param_share": st.column_config.ProgressColumn(
+        "Share of parameters", min_value=0.0, max_value=1.0, format="percent"
+    ),
+    "mult_adds": st.column_config.NumberColumn("Multiply-adds", format="localized"),
+    "trainable": "Trainable",
+}
+if linked_depth and (rows["name"] == linked).any():
+    st.markdown(f"**{linked}**, the layer the link points to (it is also in the table below):")
+    st.dataframe(shown[rows["name"] == linked], hide_index=True, width="stretch", column_config=table_config)
+st.dataframe(shown, hide_index=True, width="stretch", column_config=table_config)
 if spec.note:
     st.caption(spec.note)
 
