@@ -29,6 +29,20 @@ st.caption(
     "so the sidebar's size changes nothing here."
 )
 
+# A link from the diagram (?layer=layer3.0.downsample) shows that layer's arithmetic first.
+linked = st.query_params.get("layer")
+if linked:
+    inside = layers[(layers["name"] == linked) | layers["name"].str.startswith(linked + ".")]
+    if inside.empty:
+        st.info(f"No layer with parameters is called {linked[:60]!r} or sits inside it.")
+    else:
+        with st.container(border=True):
+            st.markdown(f"**{linked}**: {int(inside['params'].sum()):,} parameters"
+                        + (f" in {len(inside)} layers" if len(inside) > 1 else ""))
+            st.dataframe(inside[["name", "type", "formula", "params"]], hide_index=True, width="stretch",
+                         column_config={"name": "Layer", "type": "Type", "formula": "Arithmetic",
+                                        "params": st.column_config.NumberColumn("Parameters", format="localized")})
+
 present = kinds[kinds["params"] > 0]  # five columns would cut VGG's nine-digit counts short
 columns = st.columns(len(present) + 1)
 columns[0].metric("All parameters", f"{total:,}")
