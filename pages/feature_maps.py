@@ -157,6 +157,13 @@ def pick_layer(result: Capture) -> LayerOutput:
     names = list(by_name)
     stages = feature_grid.stage_layers(result)
     middle = stages[len(stages) // 2] if stages else result.layers[len(result.layers) // 2]
+    # A link from the diagram (?layer=layer2.0.conv1) preselects that layer, once per link.
+    linked = st.query_params.get("layer")
+    if linked in by_name:
+        middle = by_name[linked]
+        if st.session_state.get("fm_linked") != linked:
+            st.session_state["fm_linked"] = linked
+            st.session_state.pop("fm_layer", None)
     back, picker, forward = st.columns([1, 10, 1], vertical_alignment="bottom")
     back.button("◀", key="fm_prev", on_click=_step_layer, args=(names, -1), help="The layer before")
     forward.button("▶", key="fm_next", on_click=_step_layer, args=(names, 1), help="The layer after")
