@@ -26,12 +26,18 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms import functional as F
 
 from explorer.errors import UserError
+from explorer import weights as weight_choices
 from explorer.registry import ArchSpec
 
 # Formats a browser can show and a camera or drawing program writes. Naming them
 # keeps Pillow from trying exotic decoders (EPS would even start Ghostscript).
 # (Pillow opens a phone's multi-picture JPEG through its JPEG plugin, as "MPO".)
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF")
+# The most bytes read from one file: 25 MiB, the same as Streamlit's server.maxUploadSize = 25
+# in .streamlit/config.toml (megabytes there mean MiB). The server refuses larger uploads
+# before the app sees them; this check covers every other way in (the command line, a
+# server started with another limit) and keeps a caller from handing Pillow a huge buffer.
+MAX_FILE_BYTES = 25 * 1024 * 1024
 # About a 60-megapixel photo, above any phone camera and well below Pillow's own
 # bomb threshold; decoding that much still costs about 180 MB, once.
 MAX_PIXELS = 60_000_000
@@ -78,6 +84,11 @@ class PreparedInput:
 def _open(data: bytes) -> Image.Image:
     if not data:
         raise UserError("The file is empty; choose a photo (JPEG, PNG, WebP, BMP or GIF).")
+    if len(data) > MAX_FILE_BYTES:
+        raise UserError(
+            f"This file is {len(data) / 1024**2:.1f} MB, more than the {MAX_FILE_BYTES // 1024**2} MB limit; "
+            "choose a smaller picture."
+        )
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.DecompressionBombError:
@@ -203,21 +214,18 @@ class _Recipe:
     source: str
 
 
-def _recipe(spec: ArchSpec, height: int, width: int) -> _Recipe:
+def _recipe(spec: ArchSpec, height: int, width: int, weights: str = weight_choices.RANDOM) -> _Recipe:
     crop = max(height, width)
     if spec.weights is not None:
-        weights = spec.weights.IMAGENET1K_V1
-        preset = weights.transforms()
+        # The chosen ImageNet weights' own preset; random or uploaded weights follow V1's.
+        member = weight_choices.torchvision_weights(spec, weights) or spec.weights.IMAGENET1K_V1
+        preset = member.transforms()
         # The preset's resize/crop ratio carried over to the chosen size (at the
-        # usual size this is exactly the preset: 256 for 224, 342 for 299).
+        # usual size this is exactly the preset: 256 for 224, 342 for 299, 232 for
+        # ResNet-50's V2), so the crop keeps the share of the picture the weights saw.
         ratio = preset.resize_size[0] / preset.crop_size[0]
-        return _Recipe(
-            resize_side=round(crop * ratio),
-            mean=tuple(preset.mean),
-            std=tuple(preset.std),
-            interpolation=preset.interpolation,
-            source=f"torchvision's own preprocessing for the {weights.name} weights",
-        )
+        mean, std, source = weight_choices.normalisation(spec, weights, member)
+        return _Recipe(round(crop * ratio), mean, std, preset.interpolation, source)
     if spec.in_channels == 3:
         return _Recipe(round(crop * RESIZE_PER_CROP), IMAGENET_MEAN, IMAGENET_STD, InterpolationMode.BILINEAR,
                        "the usual ImageNet preprocessing")
@@ -249,9 +257,10 @@ def _numbers(values) -> str:
     return "(" + ", ".join(f"{v:g}" for v in values) + ")"
 
 
-def prepare(loaded: LoadedImage, spec: ArchSpec, height: int, width: int) -> PreparedInput:
-    """The 1×C×H×W tensor ``spec`` receives for this picture at ``height``×``width``."""
-    recipe = _recipe(spec, height, width)
+def prepare(loaded: LoadedImage, spec: ArchSpec, height: int, width: int,
+            weights: str = weight_choices.RANDOM) -> PreparedInput:
+    """The 1×C×H×W tensor ``spec`` with ``weights`` receives for this picture at ``height``×``width``."""
+    recipe = _recipe(spec, height, width, weights)
     steps = []
     image = loaded.image
     grey = spec.in_channels == 1
@@ -268,7 +277,7 @@ def prepare(loaded: LoadedImage, spec: ArchSpec, height: int, width: int) -> Pre
     if recipe.std != (1.0,):
         tensor = F.normalize(tensor, mean=list(recipe.mean), std=list(recipe.std))
         steps.append(
-            f"Each colour channel had the ImageNet mean {_numbers(recipe.mean)} subtracted and was divided by "
+            f"Each colour channel had the mean {_numbers(recipe.mean)} subtracted and was divided by "
             f"the standard deviation {_numbers(recipe.std)}, as in {recipe.source}."
         )
     return PreparedInput(tensor=tensor.unsqueeze(0), shown=np.asarray(fitted), steps=tuple(steps))

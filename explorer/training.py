@@ -41,7 +41,7 @@ from torch.nn import functional as F
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from explorer import images, samples
-from explorer.capture import class_names
+from explorer import weights as weight_choices
 from explorer.errors import UserError
 from explorer.registry import ArchSpec
 
@@ -336,8 +336,13 @@ def default_target(spec: ArchSpec, sample: samples.Sample | None) -> int:
 
 
 def cli_run(spec: ArchSpec, height: int, width: int, *, image_path: str | None, label: int | None,
-            learning_rate: float, optimizer: str, steps: int, seed: int) -> dict:
-    """What ``python -m explorer train-step`` prints: a fresh model (seeded), ``steps`` steps, as JSON data."""
+            learning_rate: float, optimizer: str, steps: int, seed: int,
+            weights: str = "random", model: nn.Module | None = None) -> dict:
+    """What ``python -m explorer train-step`` prints: ``steps`` steps as JSON data.
+
+    ``model`` holds the chosen ``weights`` (which also pick the preprocessing and class
+    names); without it, a fresh model with random weights seeded by ``seed``.
+    """
     sample = None
     if image_path is None:
         sample = samples.samples_of(samples.default_kind(spec.in_channels, spec.default_size))[0]
@@ -348,12 +353,13 @@ def cli_run(spec: ArchSpec, height: int, width: int, *, image_path: str | None, 
                 data = file.read()
         except OSError:
             raise UserError(f"The picture file {image_path} could not be read.") from None
-    prepared = images.prepare(images.load_image(data), spec, height, width)
+    prepared = images.prepare(images.load_image(data), spec, height, width, weights)
     target = default_target(spec, sample) if label is None else label
     torch.manual_seed(seed)
-    trainer = Trainer(spec, spec.build().requires_grad_(False), optimizer, learning_rate)
+    source = spec.build() if model is None else model
+    trainer = Trainer(spec, source.requires_grad_(False), optimizer, learning_rate)
     results = trainer.take_steps(prepared.tensor, target, steps)
-    names = class_names(spec)
+    names = weight_choices.category_names(spec, weights)
     last = results[-1]
     return {
         "architecture": spec.id,
@@ -361,6 +367,7 @@ def cli_run(spec: ArchSpec, height: int, width: int, *, image_path: str | None, 
         "picture": sample.label if sample else image_path,
         "optimizer": optimizer,
         "learning_rate": learning_rate,
+        "weights": weights,
         "label": target,
         "class_name": names[target],
         "steps": len(results),
