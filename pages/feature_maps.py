@@ -17,10 +17,11 @@ import streamlit as st
 
 from explorer import capture as capturing
 from explorer import feature_grid, images, samples
+from explorer import weights as weight_choices
 from explorer.capture import Capture, LayerOutput
 from explorer.errors import UserError
 from explorer.registry import ArchSpec, get_spec
-from pages.shared import current_selection, run_problem, shared_model
+from pages.shared import Selection, current_selection, run_problem, selected_model
 
 try:  # the drawing canvas is optional: without it the page offers every other source
     from streamlit_drawable_canvas import st_canvas
@@ -43,18 +44,19 @@ SHOWN_SIDE = 224  # the preprocessed input is enlarged (square pixels) to about 
 
 # Entries hold a decoded picture of at most 2048 pixels a side (about 12 MB).
 @st.cache_data(max_entries=8, show_spinner=False)
-def prepared_input(digest: str, arch_id: str, height: int, width: int, _data: bytes):
-    """Decode and preprocess once per picture (keyed by its hash) and network input."""
+def prepared_input(digest: str, arch_id: str, height: int, width: int, weights: str, _data: bytes):
+    """Decode and preprocess once per picture (keyed by its hash), network input and weights."""
     loaded = images.load_image(_data)
-    return loaded, images.prepare(loaded, get_spec(arch_id), height, width)
+    return loaded, images.prepare(loaded, get_spec(arch_id), height, width, weights)
 
 
 # Each entry is a reduced capture: for ResNeXt-101 at 224×224 about 26 MB, the largest;
 # eight entries bound this page's cache to about 200 MB however many students use it.
+# ``weights_key`` names the weights (an upload by its hash), so the key fixes the result.
 @st.cache_data(max_entries=8, show_spinner="Running the network once and keeping every layer's output…")
-def captured(arch_id: str, height: int, width: int, device: str, digest: str, _prepared) -> Capture:
-    spec = get_spec(arch_id)
-    return capturing.run_on_image(spec, shared_model(arch_id, device), _prepared.tensor)
+def captured(arch_id: str, height: int, width: int, device: str, weights_key: str, digest: str,
+             _prepared, _model) -> Capture:
+    return capturing.run_on_image(get_spec(arch_id), _model, _prepared.tensor)
 
 
 def default_unless_chosen(key: str, options: list, default, argument: str = "index") -> dict:
@@ -124,14 +126,26 @@ def show_input(loaded: images.LoadedImage, prepared: images.PreparedInput, label
         st.markdown("\n".join(f"- {step}" for step in prepared.steps))
 
 
-def show_prediction(spec: ArchSpec, result: Capture) -> None:
+def describe_weights(selection: Selection) -> None:
+    """What the prediction below is worth with the weights in use."""
+    spec, weights = selection.spec, selection.weights
+    if weights == weight_choices.RANDOM:
+        st.warning(
+            f"{spec.name} has random weights here: nobody has trained it, so this prediction is meaningless "
+            f"(every class gets about {1 / spec.num_classes:.1%}). Choose trained weights in the sidebar to change that."
+        )
+    elif weights == weight_choices.DIGITS:
+        st.success(weight_choices.digits_sentence(spec))
+    elif weights == weight_choices.UPLOAD:
+        st.info("Your uploaded weights; the class names assume they keep the usual order of this network's classes.")
+    else:
+        st.success(weight_choices.imagenet_sentence(spec, weights))
+
+
+def show_prediction(spec: ArchSpec, result: Capture, names: list[str]) -> None:
     st.subheader("Prediction")
-    chance = 1 / spec.num_classes
-    st.warning(
-        f"{spec.name} has random weights here: nobody has trained it, so this prediction is meaningless "
-        f"(every class gets about {chance:.1%}). It becomes meaningful once trained weights are loaded."
-    )
-    top = capturing.top_classes(spec, result.logits, 5)
+    describe_weights(current_selection())
+    top = capturing.top_classes(spec, result.logits, 5, names)
     frame = pd.DataFrame({"class": [name for name, _ in top], "probability": [p for _, p in top]})
     st.dataframe(
         frame, hide_index=True, width="stretch",
@@ -210,14 +224,14 @@ def show_maps(layer: LayerOutput) -> None:
         st.plotly_chart(feature_grid.channel_heatmap(layer, channel, colour_map), width="stretch")
 
 
-def show_vector(spec: ArchSpec, layer: LayerOutput, is_final: bool) -> None:
+def show_vector(spec: ArchSpec, layer: LayerOutput, is_final: bool, names: list[str]) -> None:
     show_stats(layer)
     st.plotly_chart(feature_grid.vector_chart(layer), width="stretch")
     if is_final:
         shown = min(10, spec.num_classes)
         st.plotly_chart(
             feature_grid.probability_chart(
-                capturing.top_classes(spec, layer.vector, shown),
+                capturing.top_classes(spec, layer.vector, shown, names),
                 f"Softmax of this layer: the {shown} most probable classes",
             ),
             width="stretch",
@@ -244,7 +258,7 @@ try:
     if data is None:
         raise LookupError
     digest = hashlib.sha256(data).hexdigest()
-    loaded, prepared = prepared_input(digest, spec.id, size.height, size.width, data)
+    loaded, prepared = prepared_input(digest, spec.id, size.height, size.width, selection.weights, data)
     st.session_state["fm_previous"] = (data, label)
 except (UserError, LookupError) as problem:
     if isinstance(problem, UserError):
@@ -258,14 +272,16 @@ except (UserError, LookupError) as problem:
     data, label = previous
     st.caption(f"Until there is a new picture, the page keeps showing {label}.")
     digest = hashlib.sha256(data).hexdigest()
-    loaded, prepared = prepared_input(digest, spec.id, size.height, size.width, data)
-result = captured(spec.id, size.height, size.width, selection.device, digest, prepared)
+    loaded, prepared = prepared_input(digest, spec.id, size.height, size.width, selection.weights, data)
+model = selected_model(selection)
+result = captured(spec.id, size.height, size.width, selection.device, selection.weights_key, digest, prepared, model)
+names = weight_choices.category_names(spec, selection.weights)
 
 picture_col, prediction_col = st.columns([3, 2])
 with picture_col:
     show_input(loaded, prepared, label, spec)
 with prediction_col:
-    show_prediction(spec, result)
+    show_prediction(spec, result, names)
 
 st.subheader("The picture's path through the network")
 st.image(
@@ -279,6 +295,6 @@ if layer.kind == "maps":
     show_maps(layer)
 elif layer.kind == "vector":
     # The output layer is the one whose values are the network's output itself.
-    show_vector(spec, layer, is_final=np.array_equal(layer.vector, result.logits))
+    show_vector(spec, layer, is_final=np.array_equal(layer.vector, result.logits), names=names)
 else:
     st.info(f"{layer.name} returns something other than a single tensor, so there is nothing to draw.")
