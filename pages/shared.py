@@ -118,7 +118,11 @@ def _mirror_to_url(selection: Selection) -> None:
         wanted["device"] = selection.device
     if selection.wanted != weight_choices.RANDOM:
         wanted["weights"] = selection.wanted
+    # A layer picked in the diagram (?layer=) stays in the URL while the architecture stays the same.
+    if st.query_params.get("layer") and st.query_params.get("arch") in (None, selection.spec.id):
+        wanted["layer"] = st.query_params["layer"]
     current = {key: st.query_params.get(key) for key in ("arch", "h", "w", "batch", "device", "weights")}
+    current["layer"] = st.query_params.get("layer")
     if {k: v for k, v in current.items() if v is not None} != wanted:
         st.query_params.from_dict(wanted)
 
