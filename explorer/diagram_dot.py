@@ -81,7 +81,7 @@ def to_dot(
     link: Callable[[DiagramNode], str | None] = lambda node: None,
     selected: str | None = None,
 ) -> str:
-    """DOT text; ``link`` gives a node's URL, ``selected`` names the node to highlight."""
+    """DOT text; ``link`` gives the URL of a node with a module, ``selected`` names the node or box to highlight."""
     lines = [
         "digraph architecture {",
         '  graph [rankdir=TB, ranksep=0.25, nodesep=0.2, fontname="Helvetica", fontsize=10];',
@@ -99,7 +99,8 @@ def to_dot(
             is_selected = selected is not None and (
                 node.name == selected or (node.module == selected and node.kind != "function")
             )
-            lines.append(f"{indent}{node.id} [{_node_attributes(node, link(node), is_selected)}];")
+            url = link(node) if node.module else None  # the input, output and top-level functions link nowhere
+            lines.append(f"{indent}{node.id} [{_node_attributes(node, url, is_selected)}];")
         for child in (p for p in prefixes if len(p) == len(prefix) + 1 and p[: len(prefix)] == prefix):
             name = child[-1]
             lines.append(f"{indent}subgraph {_quote('cluster_' + name)} {{")
