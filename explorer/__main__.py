@@ -19,11 +19,13 @@ import os
 import sys
 
 from explorer.errors import UserError
-from explorer.registry import ARCHITECTURES, get_spec
-from explorer.sizes import parse_input_size, valid_range
-from explorer.summary import format_bytes, memory_warning, summarize, to_json
+from explorer.registry import ARCHITECTURES, ArchSpec, get_spec
+from explorer.sizes import InputSize, parse_input_size, parse_whole_number, valid_range
+from explorer.summary import format_bytes, memory_refusal, memory_warning, summarize, to_json
 
 EXIT_USER_ERROR = 2
+# Ten times the page's largest "Take N steps": enough to watch a loss fall, not an open-ended job.
+MAX_CLI_STEPS = 1000
 
 
 def _registry_as_data() -> list[dict]:
@@ -90,14 +92,25 @@ def _summary(args: argparse.Namespace) -> None:
         _print_table(data)
 
 
+def _runnable_size(spec: ArchSpec, side: str | None) -> InputSize:
+    """The square size a command really runs the network at, refused before any work as the app refuses it."""
+    size = parse_input_size(side or spec.default_size, side or spec.default_size, 1)
+    table = summarize(spec.id, size)  # the network's size limits and its memory estimate, from shapes alone
+    refusal = memory_refusal(spec, size, table.totals)
+    if refusal:
+        raise UserError(refusal)
+    return size
+
+
 def _train_step(args: argparse.Namespace) -> None:
     from explorer import training  # imported here: only this command needs it
 
     spec = get_spec(args.arch)
-    size = parse_input_size(args.size or spec.default_size, args.size or spec.default_size, 1)
+    size = _runnable_size(spec, args.size)
     data = training.cli_run(
         spec, size.height, size.width, image_path=args.image, label=args.label, learning_rate=args.lr,
-        optimizer=args.optimizer, steps=args.steps, seed=args.seed,
+        optimizer=args.optimizer, steps=parse_whole_number(args.steps, "number of steps", 1, MAX_CLI_STEPS),
+        seed=args.seed,
     )
     if args.json:
         print(json.dumps(data, indent=2))
@@ -139,7 +152,7 @@ def _activations(args: argparse.Namespace) -> None:
     from explorer import capture, images
 
     spec = get_spec(args.arch)
-    size = parse_input_size(args.size or spec.default_size, args.size or spec.default_size, 1)
+    size = _runnable_size(spec, args.size)
     prepared = images.prepare(images.load_image(_read_picture(args.image)), spec, size.height, size.width)
     torch.manual_seed(args.seed)
     data = capture.to_json(spec, capture.run_on_image(spec, spec.build(), prepared.tensor))
@@ -159,8 +172,15 @@ def _activations(args: argparse.Namespace) -> None:
         print(f"  {entry['probability']:7.2%}  {entry['class']}")
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse's own errors (``--lr abc``) as one line on stderr, exit status 2, like every other refusal."""
+
+    def error(self, message: str) -> None:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see --help).\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m explorer", description="CNN Architecture Explorer")
+    parser = _OneLineParser(prog="python -m explorer", description="CNN Architecture Explorer")
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="the architectures, oldest first")
     listing.add_argument("--json", action="store_true")
