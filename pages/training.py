@@ -13,11 +13,11 @@ from collections.abc import Callable
 import streamlit as st
 
 from explorer import images, samples, training, training_charts
-from explorer.capture import class_names
+from explorer import weights as weight_choices
 from explorer.errors import UserError
 from explorer.registry import ArchSpec, get_spec
 from explorer.summary import format_bytes
-from pages.shared import Selection, current_selection, run_problem, shared_model
+from pages.shared import Selection, current_selection, run_problem, selected_model
 
 SOURCES = {"photo": "Sample photo", "handwritten": "Handwritten digit", "scoreboard": "Scoreboard digit",
            "upload": "Upload a picture"}
@@ -27,20 +27,20 @@ RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def prepared_input(digest: str, arch_id: str, height: int, width: int, _data: bytes) -> images.PreparedInput:
-    """Decode and preprocess once per picture (keyed by its hash) and network input."""
-    return images.prepare(images.load_image(_data), get_spec(arch_id), height, width)
+def prepared_input(digest: str, arch_id: str, height: int, width: int, weights: str,
+                   _data: bytes) -> images.PreparedInput:
+    """Decode and preprocess once per picture (keyed by its hash), network input and weights."""
+    return images.prepare(images.load_image(_data), get_spec(arch_id), height, width, weights)
 
 
 def private_trainer(selection: Selection) -> training.Trainer:
-    """This session's trainer; a new architecture, size or device replaces it (one copy per session at most)."""
-    key = (selection.spec.id, selection.size.height, selection.size.width, selection.device)
+    """This session's trainer; new architecture, size, device or weights replace it (one copy per session at most)."""
+    key = (selection.spec.id, selection.size.height, selection.size.width, selection.device, selection.weights_key)
     if st.session_state.get("train_key") != key:
         for name in ("train_trainer", "train_history", "train_last", "train_start_loss"):
             st.session_state.pop(name, None)  # drop the old copy before making the new one
         with st.spinner(f"Making this session's private copy of {selection.spec.name}…"):
-            st.session_state["train_trainer"] = training.Trainer(
-                selection.spec, shared_model(selection.spec.id, selection.device))
+            st.session_state["train_trainer"] = training.Trainer(selection.spec, selected_model(selection))
         st.session_state["train_key"] = key
         st.session_state["train_history"] = []
     return st.session_state["train_trainer"]
@@ -134,12 +134,19 @@ def show_result(result: training.StepResult, names: list[str]) -> None:
         st.caption("This network has no convolution, so there are no filters to show.")
 
 
+def starting_weights(selection: Selection) -> str:
+    if selection.weights == weight_choices.RANDOM:
+        return ("The weights start random (choose trained weights in the sidebar to start from those), "
+                "so the network learns this one picture and nothing general.")
+    return (f"The weights start from the {weight_choices.LABELS[selection.weights]} weights chosen in the sidebar; "
+            "steps on one picture pull them towards that picture, and Reset brings them back.")
+
+
 def explain_care(spec: ArchSpec, trainer: training.Trainer) -> None:
     with st.expander("How this page trains, and the networks that need care"):
         st.markdown(
             "- **One picture, one label.** Each step: forward pass, cross-entropy against the target class, "
-            "`backward()`, one optimiser step — the lab's last exercise. The weights start random (no trained "
-            "weights are loaded), so the network learns this one picture and nothing general.\n"
+            f"`backward()`, one optimiser step — the lab's last exercise. {starting_weights(selection)}\n"
             "- **BatchNorm.** In training mode BatchNorm normalises each channel with the mean and spread of the "
             "batch; one picture has no spread where a map is 1×1 pixel, and PyTorch refuses. Networks with BatchNorm "
             "therefore train on a batch of two: the picture and its mirror image. Their running statistics are left "
@@ -171,12 +178,14 @@ if problem:
     st.stop()
 
 trainer = private_trainer(selection)
-names = class_names(spec)
+names = weight_choices.category_names(spec, selection.weights)
+if selection.weights == weight_choices.DIGITS:
+    st.caption(weight_choices.digits_sentence(spec))
 picture_col, settings_col = st.columns([1, 1])
 with picture_col:
     data, sample = pick_picture(spec)
     prepared, sample = picture_or_last_good(data, sample, lambda picture: prepared_input(
-        hashlib.sha256(picture).hexdigest(), spec.id, size.height, size.width, picture))
+        hashlib.sha256(picture).hexdigest(), spec.id, size.height, size.width, selection.weights, picture))
     st.image(prepared.shown, width=160, caption=f"What {spec.name} receives ({size.height}×{size.width}).")
     target = pick_target(spec, sample, names)
 with settings_col:
