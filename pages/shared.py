@@ -209,7 +209,7 @@ def _offer_download(spec: ArchSpec, wanted: str) -> str | None:
         weight_choices.download(spec, found, progress)
     except weight_choices.WeightsUnavailable as error:
         st.session_state.setdefault(_WEIGHTS_FAILED, {})[(spec.id, wanted)] = str(error)
-        return str(error)
+        st.rerun()  # drawn again as a remembered failure: the sentence, the badge and "Try again"
     finally:
         bar.empty()
     return None
@@ -257,7 +257,7 @@ def _usable_weights(spec: ArchSpec, wanted: str, device: str) -> tuple[str, str 
     if weight_choices.needs_download(spec, wanted):
         sentence = _offer_download(spec, wanted)
         if sentence is not None:
-            return _fall_back(sentence, failed=(spec.id, wanted) in failed)
+            return _fall_back(sentence, failed=False)
     return wanted, None
 
 
