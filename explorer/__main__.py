@@ -3,9 +3,12 @@
     python -m explorer list [--json]
     python -m explorer summary ARCH [--size N | --height H --width W] [--batch B] [--depth D] [--json]
     python -m explorer params ARCH [--json]
-    python -m explorer activations ARCH --image PATH [--size N] [--json]
-    python -m explorer train-step ARCH [--image PATH] [--label K] [--lr 0.1] [--optimizer sgd] [--steps N] [--json]
-    python -m explorer train-step ARCH [--image PATH] [--label K] [--lr 0.1] [--optimizer sgd] [--steps N] [--json]
+    python -m explorer activations ARCH --image PATH [--size N] [--weights W] [--json]
+    python -m explorer train-step ARCH [--image PATH] [--label K] [--lr 0.1] [--optimizer sgd] [--steps N]
+                                       [--weights W] [--json]
+
+--weights is random (the default), imagenet, imagenet_v2, digits or the path of a
+state dict file; ImageNet weights not yet in torch.hub's cache are downloaded once.
 
 A request the library refuses (unknown architecture, a size the network cannot
 take) exits with status 2 and the same one-sentence explanation the app shows.
@@ -24,6 +27,7 @@ from explorer.sizes import InputSize, parse_input_size, parse_whole_number, vali
 from explorer.summary import format_bytes, memory_refusal, memory_warning, summarize, to_json
 
 EXIT_USER_ERROR = 2
+WEIGHTS_HELP = "random (default), imagenet, imagenet_v2, digits, or the path of a state dict file"
 # Ten times the page's largest "Take N steps": enough to watch a loss fall, not an open-ended job.
 MAX_CLI_STEPS = 1000
 
@@ -107,10 +111,11 @@ def _train_step(args: argparse.Namespace) -> None:
 
     spec = get_spec(args.arch)
     size = _runnable_size(spec, args.size)
+    model, weights = _model_with_weights(spec, args.weights, args.seed)
     data = training.cli_run(
         spec, size.height, size.width, image_path=args.image, label=args.label, learning_rate=args.lr,
         optimizer=args.optimizer, steps=parse_whole_number(args.steps, "number of steps", 1, MAX_CLI_STEPS),
-        seed=args.seed,
+        seed=args.seed, weights=weights, model=model,
     )
     if args.json:
         print(json.dumps(data, indent=2))
@@ -146,16 +151,54 @@ def _read_picture(path: str) -> bytes:
         raise UserError(f"Could not read the picture {path!r}: {error.strerror or error}.") from None
 
 
-def _activations(args: argparse.Namespace) -> None:
+def _download_progress(done: int, total: int | None, shown: list[int] = [-1]) -> None:
+    tenth = done * 10 // total if total else -1
+    if tenth != shown[0]:
+        shown[0] = tenth
+        print(f"  {done / 2**20:.0f} MB" + (f" of {total / 2**20:.0f} MB" if total else ""), file=sys.stderr)
+
+
+def _model_with_weights(spec: ArchSpec, value: str, seed: int):
+    """The model holding the --weights choice (a name or a state dict file), and the choice's name."""
     import torch
 
+    from explorer import state_dicts, weights
+
+    if value == weights.RANDOM:
+        torch.manual_seed(seed)
+        return spec.build(), value
+    if value in weights.LABELS and value != weights.UPLOAD:
+        weights.check_choice(spec, value)
+        found = weights.checkpoint(spec, value)
+        if found is not None and not found.cached:
+            print(f"Downloading {found.megabytes:.0f} MB from {found.host} into {found.path.parent}", file=sys.stderr)
+            weights.download(spec, found, _download_progress)
+        return weights.build(spec, value), value
+    if not os.path.isfile(value):
+        raise UserError(
+            f"--weights takes random, imagenet, imagenet_v2, digits or the path of a state dict file, "
+            f"and {value[:60]!r} is none of these."
+        )
+    with open(value, "rb") as file:
+        data = file.read()
+    try:
+        return state_dicts.load(spec, data, limit=None), weights.UPLOAD
+    except state_dicts.StateDictMismatch as error:
+        print(error.table.to_string(index=False), file=sys.stderr)
+        raise
+
+
+def _activations(args: argparse.Namespace) -> None:
     from explorer import capture, images
+    from explorer import weights as weight_choices
 
     spec = get_spec(args.arch)
     size = _runnable_size(spec, args.size)
-    prepared = images.prepare(images.load_image(_read_picture(args.image)), spec, size.height, size.width)
-    torch.manual_seed(args.seed)
-    data = capture.to_json(spec, capture.run_on_image(spec, spec.build(), prepared.tensor))
+    model, weights = _model_with_weights(spec, args.weights, args.seed)
+    picture = images.load_image(_read_picture(args.image))
+    prepared = images.prepare(picture, spec, size.height, size.width, weights)
+    names = weight_choices.category_names(spec, weights)
+    data = capture.to_json(spec, capture.run_on_image(spec, model, prepared.tensor), names=names)
     if args.json:
         print(json.dumps(data, indent=2))
         return
@@ -167,7 +210,8 @@ def _activations(args: argparse.Namespace) -> None:
             if "min" in layer else ""
         )
         print(f"{layer['name']:<40} {shape:<20} {numbers}")
-    print("\ntop-5 (random weights unless trained ones are loaded):")
+    meaning = " (meaningless: nobody trained them)" if weights == weight_choices.RANDOM else ""
+    print(f"\ntop-5 with {args.weights} weights{meaning}:")
     for entry in data["top"]:
         print(f"  {entry['probability']:7.2%}  {entry['class']}")
 
@@ -200,6 +244,7 @@ def _parser() -> argparse.ArgumentParser:
     activations.add_argument("--image", required=True, help="picture file (JPEG, PNG, WebP, BMP, GIF)")
     activations.add_argument("--size", help="square input side in pixels (default: the network's usual input)")
     activations.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    activations.add_argument("--weights", default="random", help=WEIGHTS_HELP)
     activations.add_argument("--json", action="store_true")
     train = commands.add_parser("train-step", help="optimiser steps on one picture, with loss and gradient norms")
     train.add_argument("arch", help="architecture id, e.g. lenet5 (see `list`)")
@@ -210,6 +255,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, default=1)
     train.add_argument("--size", help="square input side in pixels (default: the network's usual input)")
     train.add_argument("--seed", type=int, default=0, help="seed of the random starting weights")
+    train.add_argument("--weights", default="random", help=WEIGHTS_HELP)
     train.add_argument("--json", action="store_true")
     return parser
 
