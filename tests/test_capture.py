@@ -211,3 +211,22 @@ def test_top_classes_are_softmax_over_the_weights_category_names():
 def test_digit_networks_name_their_classes_by_digit():
     logits = np.arange(10, dtype=np.float32)
     assert [name for name, _ in capture.top_classes(get_spec("lenet5"), logits, 3)] == ["9", "8", "7"]
+
+
+def test_private_views_are_reused_but_never_lent_to_two_captures_at_once():
+    spec = get_spec("lenet5")
+    model = spec.build().requires_grad_(False)
+    with capture._lent_view(spec, model) as first, capture._lent_view(spec, model) as second:
+        assert first is not second  # two captures at once each hook their own tree
+    with capture._lent_view(spec, model) as again:
+        assert again is first or again is second  # given back, then reused: no rebuild
+    x = picture(32, 1)
+    one, two = capture.run_on_image(spec, model, x), capture.run_on_image(spec, model, x)
+    np.testing.assert_array_equal(one.logits, two.logits)
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+
+
+def test_a_flat_channel_reads_back_as_its_one_value():
+    layer = capture.capture(nn.Sequential(nn.Identity()), torch.full((1, 2, 4, 4), 3.5)).layers[0]
+    np.testing.assert_array_equal(layer.channel_maps([0, 1]), np.full((2, 4, 4), 3.5, np.float32))
+    assert layer.stats.minimum == layer.stats.maximum == 3.5 and layer.stats.zero_share == 0
