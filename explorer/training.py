@@ -282,7 +282,13 @@ class Trainer:
         Subtracting whole tensors would allocate a fresh copy of every weight at each
         step (0.5 GB for VGG), whose page faults alone cost a good part of a step;
         pieces that fit in the cache also let both norms share one read of the old weights.
+        A network whose weights fit in one piece (LeNet, the toys) takes three whole-list
+        operations instead, as a loop of small operations costs more there than the data.
         """
+        if sum(p.numel() for p in self._params) <= SCRATCH_ELEMENTS:
+            updates = torch._foreach_sub(self._params, self._last_finite)
+            return (torch.stack(torch._foreach_norm(self._last_finite)) ** 2,
+                    torch.stack(torch._foreach_norm(updates)) ** 2)
         if self._scratch is None:
             largest = max(p.numel() for p in self._params)
             self._scratch = torch.empty(min(largest, SCRATCH_ELEMENTS), dtype=self._params[0].dtype, device=self.device)
