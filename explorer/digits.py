@@ -130,6 +130,13 @@ def scan_split() -> dict[str, np.ndarray]:
     return {"train": np.sort(train), "test": np.sort(test), "labels": digits.target, "scans": digits.images}
 
 
+def first_held_out_scans() -> dict[str, np.ndarray]:
+    """The first scan of each digit ("0".."9") among the held-out ones: examples LeNet-5 never trained on."""
+    split = scan_split()
+    test = split["test"]
+    return {str(d): split["scans"][test[split["labels"][test] == d][0]] for d in range(10)}
+
+
 def scan_inputs(part: str) -> tuple[torch.Tensor, torch.Tensor]:
     """LeNet-5's inputs (N×1×32×32) and labels for the "train" or "test" part of the split."""
     split = scan_split()

@@ -13,9 +13,9 @@ shrunk, so the edges are smoothed the way a browser smooths them.
 uses (``explorer.images.load_image`` and ``prepare``), so a rate measured on them is
 the rate of the page's path, not of a shortcut.
 
-Each digit's last shape in ``SHAPES`` (where it has more than one) is never used to
-train a network (``HELD_OUT_SHAPES``), so a test on those shapes measures drawings
-the network has never seen in any form.
+Each digit's last shape in ``SHAPES`` (all have three) is its held-out shape (``HELD_OUT_SHAPES``):
+``drawings(..., shapes="training")`` never draws it, so a network trained on those
+alone can be tested on shapes it has never seen in any form.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ SHAPES: dict[int, list[list[Stroke]]] = {
     ],
 }
 
-HELD_OUT_SHAPES: dict[int, int] = {digit: len(shapes) - 1 for digit, shapes in SHAPES.items() if len(shapes) > 1}
+HELD_OUT_SHAPES: dict[int, int] = {digit: len(shapes) - 1 for digit, shapes in SHAPES.items()}
 
 
 @dataclass(frozen=True)
@@ -188,22 +188,20 @@ def drawing_png(digit: int, shape: int, style: Style, rng: np.random.Generator) 
     grey = _render(placed, pen)
     rgba = Image.merge("RGBA", (grey, grey, grey, Image.new("L", grey.size, 255)))
     buffer = io.BytesIO()
-    rgba.save(buffer, format="PNG")
+    rgba.save(buffer, format="PNG", compress_level=1)  # fast; the pixels are the same at any level
     return buffer.getvalue()
 
 
-def drawings(per_digit: int, seed: int, style: Style, shapes: str = "all") -> Iterator[tuple[bytes, int]]:
-    """``per_digit`` drawings of each digit as (PNG bytes, digit), reproducibly from ``seed``.
+def allowed_shapes(digit: int, which: str) -> list[int]:
+    """The shapes of ``digit`` that ``which`` allows: "all", "training" (no held-out shape) or "held_out"."""
+    every, held_out = list(range(len(SHAPES[digit]))), HELD_OUT_SHAPES[digit]
+    return {"all": every, "training": [k for k in every if k != held_out], "held_out": [held_out]}[which]
 
-    ``shapes``: "all", "training" (never a held-out shape) or "held_out" (only those).
-    """
+
+def drawings(per_digit: int, seed: int, style: Style, shapes: str = "all") -> Iterator[tuple[bytes, int]]:
+    """``per_digit`` drawings of each digit as (PNG bytes, digit), reproducibly from ``seed``."""
     rng = np.random.default_rng(seed)
-    for digit, variants in SHAPES.items():
-        held_out = HELD_OUT_SHAPES.get(digit)
-        allowed = {
-            "all": list(range(len(variants))),
-            "training": [k for k in range(len(variants)) if k != held_out],
-            "held_out": [held_out] if held_out is not None else [],
-        }[shapes]
-        for _ in range(per_digit if allowed else 0):
+    for digit in SHAPES:
+        allowed = allowed_shapes(digit, shapes)
+        for _ in range(per_digit):
             yield drawing_png(digit, int(rng.choice(allowed)), style, rng), digit
