@@ -116,9 +116,32 @@ def _own_params(module: nn.Module) -> tuple[int, int]:
     return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
 
 
+def _subtree_params(model: nn.Module) -> dict[int, tuple[int, int]]:
+    """(parameters, trainable parameters) of every module with everything below it, by module id.
+
+    Worked out once, children before parents, rather than walking each module's subtree
+    again for every row (which costs depth × parameters, a good part of a table's time).
+    A parameter shared by two modules (none here do) would count in both.
+    """
+    totals: dict[int, tuple[int, int]] = {}
+
+    def visit(module: nn.Module) -> tuple[int, int]:
+        if id(module) not in totals:
+            params, trainable = _own_params(module)
+            for child in module.children():
+                child_params, child_trainable = visit(child)
+                params, trainable = params + child_params, trainable + child_trainable
+            totals[id(module)] = (params, trainable)
+        return totals[id(module)]
+
+    visit(model)
+    return totals
+
+
 def _call_rows(model: nn.Module, layers: list[LayerInfo]) -> list[dict]:
     """One dict per module call; repeated calls of one module carry no parameters."""
     names = _qualified_names(model)
+    subtrees = _subtree_params(model)
     calls_seen: dict[int, int] = {}
     rows = []
     for layer in layers:
@@ -129,10 +152,7 @@ def _call_rows(model: nn.Module, layers: list[LayerInfo]) -> list[dict]:
         name = names.get(layer.layer_id, layer.var_name)
         first_call = nth == 1
         own, own_trainable = _own_params(layer.module) if first_call else (0, 0)
-        subtree = sum(p.numel() for p in layer.module.parameters()) if first_call else 0
-        subtree_trainable = (
-            sum(p.numel() for p in layer.module.parameters() if p.requires_grad) if first_call else 0
-        )
+        subtree, subtree_trainable = subtrees[id(layer.module)] if first_call else (0, 0)
         rows.append(
             {
                 "name": name if first_call else f"{name} (call {nth})",
