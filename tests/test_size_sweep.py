@@ -194,3 +194,24 @@ def test_a_page_refuses_a_request_over_the_budget_before_building_or_running_any
     assert len(errors) == 1 and "would need about" in errors[0] and "GB" in errors[0]
     assert_plain(errors[0])
     assert built == [] and captured == []
+
+
+def test_no_summarised_model_outlives_its_table(monkeypatch):
+    """torchinfo keeps the last summarised model in a module-level cache unless told not to; nothing may pile up."""
+    import gc
+    import weakref
+
+    import torchinfo.torchinfo
+
+    from explorer import summary
+
+    built = []
+    real_build = summary.build_meta_model
+    monkeypatch.setattr(summary, "build_meta_model", lambda spec: built.append(real_build(spec)) or built[-1])
+    tables = [summarize(arch_id, InputSize(64, 64)) for arch_id in ("resnet18", "vgg11", "alexnet")]
+    models = [weakref.ref(model) for model in built]
+    built.clear()
+    gc.collect()
+    assert torchinfo.torchinfo._cached_forward_pass == {}
+    assert [ref() for ref in models] == [None, None, None], "a summarised model is still alive"
+    assert all(len(table.calls) > 5 for table in tables)  # the tables themselves remain, as data
