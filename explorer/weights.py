@@ -337,5 +337,8 @@ def digits_report(spec: ArchSpec) -> dict:
 
 def digits_sentence(spec: ArchSpec) -> str:
     report = digits_report(spec)
-    how = report.get("summary") or f"scores {report['held_out_accuracy']:.1%} on digits it never saw in training"
-    return f"{spec.name} with weights trained on {report.get('dataset', 'handwritten digits')}: it {how}."
+    held_out = report.get("held_out_set") or f"{report['test_size']:,} digits kept out of training"
+    return (
+        f"{spec.name} with weights trained on {report['dataset']}: "
+        f"{report['held_out_accuracy']:.1%} correct on {held_out}."
+    )

@@ -250,10 +250,11 @@ def _usable_weights(spec: ArchSpec, wanted: str, device: str) -> tuple[str, str 
     failed = st.session_state.setdefault(_WEIGHTS_FAILED, {})
     sentence = failed.get((spec.id, wanted))
     if sentence is not None:
+        fallback = _fall_back(sentence)
         if st.sidebar.button("Try again", key="sb_weights_retry"):
             failed.pop((spec.id, wanted))
             st.rerun()
-        return _fall_back(sentence)
+        return fallback
     if weight_choices.needs_download(spec, wanted):
         sentence = _offer_download(spec, wanted)
         if sentence is not None:
