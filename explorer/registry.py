@@ -6,6 +6,11 @@ and the tests loop over ``ARCHITECTURES``; adding a network is one entry here.
 Networks that torchvision keeps are built by torchvision's own builders (never
 re-typed here), and their size limits and default input come from torchvision's
 weights metadata, so nothing is typed in twice.
+
+torchvision is imported only when one of its networks is built or its metadata
+is first read: importing it costs seconds (it pulls in torch._dynamo), and the
+first page a visitor sees (Convolution by hand, with LeNet-5 in the sidebar)
+needs neither.
 """
 
 from __future__ import annotations
@@ -13,14 +18,26 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
-import torchvision
 from torch import nn
-from torchvision.models import WeightsEnum
 
 from explorer.errors import UserError
 from explorer.models import LeNet5, ToyConvNet, ToyDenseNet
+
+if TYPE_CHECKING:
+    from torchvision.models import WeightsEnum
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Input sizes, classes and weights of one architecture."""
+
+    default_size: int
+    min_size: int
+    num_classes: int
+    weights: type[WeightsEnum] | None = None
 
 
 @dataclass(frozen=True)
@@ -35,14 +52,32 @@ class ArchSpec:
     paper_url: str | None
     builder: Callable[[], nn.Module] = field(repr=False)
     in_channels: int
-    default_size: int
-    min_size: int
+    # Given here, or a function that reads it from torchvision on first use.
+    metadata: Metadata | Callable[[], Metadata] = field(repr=False)
     max_size: int | None = None
     # Why a network has a largest input, in words a student can follow.
     size_reason: str | None = None
-    weights: type[WeightsEnum] | None = None
-    num_classes: int = 1000
     note: str | None = None
+
+    @functools.cached_property
+    def _metadata(self) -> Metadata:
+        return self.metadata if isinstance(self.metadata, Metadata) else self.metadata()
+
+    @property
+    def default_size(self) -> int:
+        return self._metadata.default_size
+
+    @property
+    def min_size(self) -> int:
+        return self._metadata.min_size
+
+    @property
+    def num_classes(self) -> int:
+        return self._metadata.num_classes
+
+    @property
+    def weights(self) -> type[WeightsEnum] | None:
+        return self._metadata.weights
 
     def build(self, device: str | torch.device = "cpu") -> nn.Module:
         """A freshly initialised model (random weights) in eval mode on ``device``."""
@@ -51,6 +86,25 @@ class ArchSpec:
     @property
     def label(self) -> str:
         return f"{self.family} › {self.name}"
+
+
+def _torchvision_metadata(arch_id: str) -> Metadata:
+    import torchvision
+
+    weights = torchvision.models.get_model_weights(arch_id)
+    meta = weights.IMAGENET1K_V1.meta
+    return Metadata(
+        default_size=weights.IMAGENET1K_V1.transforms().crop_size[0],
+        min_size=min(meta["min_size"]),
+        num_classes=len(meta["categories"]),
+        weights=weights,
+    )
+
+
+def _torchvision_build(arch_id: str, **builder_kwargs) -> nn.Module:
+    import torchvision
+
+    return torchvision.models.get_model(arch_id, weights=None, **builder_kwargs)
 
 
 def _torchvision(
@@ -63,9 +117,6 @@ def _torchvision(
     note: str | None = None,
     **builder_kwargs,
 ) -> ArchSpec:
-    weights = torchvision.models.get_model_weights(arch_id)
-    meta = weights.IMAGENET1K_V1.meta
-    crop_size = weights.IMAGENET1K_V1.transforms().crop_size[0]
     return ArchSpec(
         id=arch_id,
         name=name,
@@ -73,14 +124,9 @@ def _torchvision(
         year=year,
         paper=paper,
         paper_url=paper_url,
-        builder=functools.partial(
-            torchvision.models.get_model, arch_id, weights=None, **builder_kwargs
-        ),
+        builder=functools.partial(_torchvision_build, arch_id, **builder_kwargs),
         in_channels=3,
-        default_size=crop_size,
-        min_size=min(meta["min_size"]),
-        weights=weights,
-        num_classes=len(meta["categories"]),
+        metadata=functools.partial(_torchvision_metadata, arch_id),
         note=note,
     )
 
@@ -122,11 +168,9 @@ def _lab_toy(arch_id: str, name: str, builder: Callable[[], nn.Module], max_size
         paper_url=None,
         builder=builder,
         in_channels=1,
-        default_size=5,
-        min_size=5,
+        metadata=Metadata(default_size=5, min_size=5, num_classes=10),
         max_size=max_size,
         size_reason=size_reason,
-        num_classes=10,
     )
 
 
@@ -157,14 +201,12 @@ ARCHITECTURES: tuple[ArchSpec, ...] = (
         paper_url="http://yann.lecun.com/exdb/publis/pdf/lecun-98.pdf",
         builder=LeNet5,
         in_channels=1,
-        default_size=32,
-        min_size=32,
+        metadata=Metadata(default_size=32, min_size=32, num_classes=10),
         max_size=35,
         size_reason=(
             "LeNet-5's first fully-connected layer expects exactly 16×5×5 inputs, "
             "so it takes 32–35 pixels only"
         ),
-        num_classes=10,
         note="Modern reading of the 1998 network: ReLU and max pooling instead of tanh and subsampling.",
     ),
     _torchvision(

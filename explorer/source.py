@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 
-import torchvision
 from torch import nn
 
 from explorer.registry import ArchSpec
@@ -31,6 +30,8 @@ def architecture_source(spec: ArchSpec, model: nn.Module) -> list[tuple[str, str
     """(title, Python source) pairs: the builder first (for torchvision), then the classes."""
     parts: list[tuple[str, str]] = []
     if spec.weights is not None:
+        import torchvision  # here, not at the top: importing it costs seconds at start-up
+
         builder = inspect.unwrap(torchvision.models.get_model_builder(spec.id))
         parts.append((f"{builder.__module__}.{builder.__name__}()", inspect.getsource(builder)))
     for cls in architecture_classes(model):

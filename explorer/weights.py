@@ -33,15 +33,18 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-from torchvision.models import WeightsEnum
 
 from explorer.capture import class_names
 from explorer.errors import UserError
 from explorer.registry import ArchSpec
 from explorer.summary import build_meta_model
+
+if TYPE_CHECKING:  # torchvision costs seconds to import; the first page needs none of it
+    from torchvision.models import WeightsEnum
 
 RANDOM, IMAGENET, IMAGENET_V2, DIGITS, UPLOAD = "random", "imagenet", "imagenet_v2", "digits", "upload"
 LABELS = {
