@@ -6,6 +6,7 @@
     python -m explorer activations ARCH --image PATH [--size N] [--weights W] [--json]
     python -m explorer train-step ARCH [--image PATH] [--label K] [--lr 0.1] [--optimizer sgd] [--steps N]
                                        [--weights W] [--json]
+    python -m explorer bench [--archs ID ...] [--json] [--out FILE.md] [--budget SECONDS]
 
 --weights is random (the default), imagenet, imagenet_v2, digits or the path of a
 state dict file; ImageNet weights not yet in torch.hub's cache are downloaded once.
@@ -216,6 +217,21 @@ def _activations(args: argparse.Namespace) -> None:
         print(f"  {entry['probability']:7.2%}  {entry['class']}")
 
 
+def _bench(args: argparse.Namespace) -> None:
+    from explorer import bench  # imported here: only this command needs it
+
+    rows = bench.run([get_spec(arch).id for arch in args.archs] if args.archs else None, args.budget, args.device)
+    table = bench.markdown(rows)
+    if args.out:
+        with open(args.out, "w") as file:
+            file.write(table)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+    else:
+        print(table)
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """argparse's own errors (``--lr abc``) as one line on stderr, exit status 2, like every other refusal."""
 
@@ -257,10 +273,17 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0, help="seed of the random starting weights")
     train.add_argument("--weights", default="random", help=WEIGHTS_HELP)
     train.add_argument("--json", action="store_true")
+    timing = commands.add_parser("bench", help="what the app adds on top of the bare PyTorch work, per architecture")
+    timing.add_argument("--archs", nargs="+", help="architecture ids (default: every one, which takes minutes)")
+    timing.add_argument("--json", action="store_true", help="one JSON object per architecture")
+    timing.add_argument("--out", help="also write the markdown table to this file")
+    timing.add_argument("--budget", type=float, default=8.0, help="rough seconds of timed rounds per measurement")
+    timing.add_argument("--device", default="cpu", help="cpu or cuda")
     return parser
 
 
-COMMANDS = {"summary": _summary, "params": _params, "activations": _activations, "train-step": _train_step}
+COMMANDS = {"summary": _summary, "params": _params, "activations": _activations, "train-step": _train_step,
+            "bench": _bench}
 
 
 def main(argv: list[str] | None = None) -> int:
