@@ -118,17 +118,15 @@ def mismatch(spec: ArchSpec, fit: Fit) -> StateDictMismatch:
     sentence = (
         f"These weights do not fit {spec.name}: {', '.join(parts)}; they were not loaded, so it keeps random weights."
     )
+    # Two narrow columns: the table is shown in the sidebar, beside the upload.
     rows = (
-        [{"key": key, "problem": "wrong shape", "in the file": _shape(got), f"{spec.name} needs": _shape(need)}
-         for key, got, need in fit.mismatched]
-        + [{"key": key, "problem": "missing", "in the file": "—", f"{spec.name} needs": ""} for key in fit.missing]
-        + [{"key": key, "problem": "unexpected", "in the file": "", f"{spec.name} needs": "—"} for key in fit.unexpected]
+        [(key, f"shape {_shape(got)}, needs {_shape(need)}") for key, got, need in fit.mismatched]
+        + [(key, "missing from the file") for key in fit.missing]
+        + [(key, f"not in {spec.name}") for key in fit.unexpected]
     )
-    table = pd.DataFrame(rows[:_TABLE_ROWS])
     if len(rows) > _TABLE_ROWS:
-        table.loc[len(table)] = {"key": f"… and {len(rows) - _TABLE_ROWS} more", "problem": ""}
-        table = table.fillna("")
-    return StateDictMismatch(sentence, table)
+        rows = rows[:_TABLE_ROWS] + [(f"… and {len(rows) - _TABLE_ROWS} more", "")]
+    return StateDictMismatch(sentence, pd.DataFrame(rows, columns=["key", "problem"]))
 
 
 def load(spec: ArchSpec, data: bytes, device: str = "cpu", limit: int | None = MAX_BYTES) -> nn.Module:

@@ -236,9 +236,10 @@ def _uploaded_weights(spec: ArchSpec, device: str) -> tuple[str, str | None]:
             kept = (spec.id, digest, device, error)
         st.session_state[_UPLOADED] = kept
     if isinstance(kept[3], UserError):
+        fallback = _fall_back(str(kept[3]))
         if isinstance(kept[3], state_dicts.StateDictMismatch):
             st.sidebar.dataframe(kept[3].table, hide_index=True)
-        return _fall_back(str(kept[3]))
+        return fallback
     st.sidebar.caption(f"{spec.name} runs with your uploaded weights; only this browser session uses them.")
     return weight_choices.UPLOAD, digest
 
