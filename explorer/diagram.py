@@ -133,23 +133,44 @@ def _call_tree(graph, names: dict[int, str]) -> list[_Call]:
     return [build(graph.node_hierarchy)]
 
 
-def _runs(call: _Call) -> list[list[_Call]]:
-    """Consecutive child blocks of one type and one output shape, two or more in a row."""
+def _structure(module: nn.Module) -> tuple:
+    """What a block is made of: every submodule's relative name, type and settings."""
+    return tuple((name, type(sub).__name__, _settings(sub)) for name, sub in module.named_modules())
+
+
+def _alike(previous: _Call, call: _Call, modules: dict[str, nn.Module], in_sequence: bool) -> bool:
+    """Whether ``call`` repeats ``previous``: same block type and output shape, fed by it.
+
+    Inside an ``nn.Sequential`` (ResNet's stages) that is the whole rule, so a stage's first
+    block, which also downsamples, counts among its N blocks. Elsewhere (Inception's modules
+    and their branches) the two must also be built alike and chained, or parallel branches
+    and different layers of one type would be merged.
+    """
+    if call.node.name != previous.node.name or call.node.output_shape != previous.node.output_shape:
+        return False
+    if in_sequence:
+        return True
+    same_build = _structure(modules[_module_name(call.name)]) == _structure(modules[_module_name(previous.name)])
+    return same_build and call.node.input_shape == previous.node.output_shape
+
+
+def _module_name(call_name: str) -> str:
+    return call_name.split(" (call")[0]
+
+
+def _runs(call: _Call, modules: dict[str, nn.Module]) -> list[list[_Call]]:
+    """Consecutive child blocks that repeat one another, two or more in a row."""
+    in_sequence = isinstance(modules.get(_module_name(call.name)), nn.Sequential)
     runs, current = [], []
     for child in call.children:
-        same = (
-            isinstance(child, _Call)
-            and not child.node.is_container  # torchview's is_container means "has no submodules"
-            and current
-            and child.node.name == current[-1].node.name
-            and child.node.output_shape == current[-1].node.output_shape
-        )
-        if same:
-            current.append(child)
+        # torchview's ``is_container`` means "has no submodules": layers are never collapsed.
+        block = child if isinstance(child, _Call) and not child.node.is_container else None
+        if block is not None and current and _alike(current[-1], block, modules, in_sequence):
+            current.append(block)
             continue
         if len(current) > 1:
             runs.append(current)
-        current = [child] if isinstance(child, _Call) and not child.node.is_container else []
+        current = [block] if block is not None else []
     if len(current) > 1:
         runs.append(current)
     return runs
@@ -191,7 +212,7 @@ def _fold(arch_id, input_shape, graph, names, modules, depth, deepest, collapse)
         chain_of[id(call.node)] = chain
         order_of[id(call.node)] = len(order_of)
         if collapse:
-            for run in _runs(call):
+            for run in _runs(call, modules):
                 for index, member in enumerate(run):
                     run_of[id(member)] = (run, index)
         inner = chain + [call] if call.node.depth >= 1 else chain
@@ -244,15 +265,15 @@ def _fold(arch_id, input_shape, graph, names, modules, depth, deepest, collapse)
         if own is not None:
             leaf = own.node.is_container
             return add(f"call:{own.name}", lambda nid: DiagramNode(
-                id=nid, name=own.name, module=own.name.split(" (call")[0],
+                id=nid, name=own.name, module=_module_name(own.name),
                 type=own.node.name, kind="layer" if leaf else "block",
-                settings=_settings(modules.get(own.name.split(" (call")[0])),
+                settings=_settings(modules.get(_module_name(own.name))),
                 output_shape=tuple(tv_node.output_shape[0]), depth=own.node.depth, clusters=clusters,
             ), order_of[id(tv_node)])
         parent = clusters[-1] if clusters else ""
         return add(f"fn:{id(tv_node)}", lambda nid: DiagramNode(
             id=nid, name=f"{tv_node.name}() in {parent}" if parent else f"{tv_node.name}()",
-            module=parent.split(" (call")[0] or None, type=tv_node.name, kind="function", settings="",
+            module=_module_name(parent) or None, type=tv_node.name, kind="function", settings="",
             output_shape=tuple(tv_node.output_shape[0]), depth=tv_node.depth, clusters=clusters,
         ), order_of[id(tv_node)])
 
@@ -266,7 +287,7 @@ def _fold(arch_id, input_shape, graph, names, modules, depth, deepest, collapse)
     cluster_types = {}
     for node in nodes.values():
         for name in node.clusters:
-            cluster_types.setdefault(name, type(modules.get(name.split(" (call")[0], nn.Module())).__name__)
+            cluster_types.setdefault(name, type(modules.get(_module_name(name), nn.Module())).__name__)
     return Diagram(
         arch_id=arch_id, input_shape=tuple(input_shape), depth=depth, max_depth=deepest, collapsed=collapse,
         nodes=tuple(nodes.values()), edges=tuple((nodes[a].id, nodes[b].id) for a, b in edges),

@@ -19,12 +19,15 @@ from explorer.sizes import InputSize, size_problem
 from pages.shared import current_selection
 
 # The diagram a teacher wants first: the deepest fold that still fits a screen or two.
-READABLE_NODES = 100
+READABLE_NODES = 150
 LINKED_PAGES = [  # page file, link text, icon
     ("pages/layers.py", "Its row in the layer table", ":material/table_rows:"),
     ("pages/parameters.py", "Its parameters", ":material/calculate:"),
     ("pages/feature_maps.py", "Its feature maps", ":material/image_search:"),
 ]
+# Above this many boxes the browser's own Graphviz (WebAssembly, plus d3 joining every element)
+# took 27 s for ResNet-152's 517 and froze the page while it worked; the server draws those.
+BROWSER_LAYOUT_LIMIT = 150
 # Where a click on a box goes: the layer table's url_path (app.py), relative so a server
 # under a base path works too.
 NODE_LINK_PAGE = "layer-table"
@@ -123,7 +126,7 @@ if st.session_state.get("dg_node") not in names or (linked in names and linked !
 if linked and linked not in names:
     st.info(f"{linked} is not drawn at this depth or sits inside a collapsed box; open more depth or switch collapsing off.")
 
-picture, side = st.columns([3, 2])
+picture, side = st.columns([5, 2])
 with side:
     chosen = st.selectbox("Selected node", names, key="dg_node", on_change=_remember_layer,
                           help="Highlighted in the diagram; the links below open it on the other pages.")
@@ -132,9 +135,9 @@ with side:
     nodes = pd.DataFrame(
         {
             "name": [n.name for n in diagram.nodes],
+            "output": [shape_text(n.output_shape) for n in diagram.nodes],
             "type": [n.type for n in diagram.nodes],
             "settings": [n.settings for n in diagram.nodes],
-            "output": [shape_text(n.output_shape) for n in diagram.nodes],
         }
     )
     st.dataframe(
@@ -149,7 +152,16 @@ def node_link(node) -> str | None:
 
 
 with picture:
-    st.graphviz_chart(to_dot(diagram, node_link, selected=chosen), width="stretch")
+    server_drawn = cached_svg(to_dot(diagram, selected=chosen)) if len(diagram.nodes) > BROWSER_LAYOUT_LIMIT else None
+    if server_drawn is None:
+        st.graphviz_chart(to_dot(diagram, node_link, selected=chosen), width="stretch")
+    else:
+        st.caption(
+            f"{len(diagram.nodes)} boxes: drawn on the server as a picture, since a browser takes many seconds to "
+            "lay out this many. Its boxes are not links; pick a node in the list beside it."
+        )
+        text = server_drawn.decode()
+        st.image(text[text.index("<svg"):], width="stretch")  # st.image takes SVG text that starts at <svg
 
 # Downloads are the plain diagram: no links (they point into this server) and no highlight.
 plain_dot = to_dot(diagram)

@@ -81,7 +81,11 @@ def test_resnet18_downsample_shortcut_meets_the_addition():
 
 
 def test_inception_a_runs_four_branches_into_one_concatenation():
-    diagram = build_diagram("inception_v3", default_size("inception_v3"), depth=2, collapse=False)
+    # Collapsing on: branches of one type side by side, or one after another but built differently
+    # (Mixed_6b's 1×7 then 7×1 convolutions), are not repeats and must stay apart.
+    diagram = build_diagram("inception_v3", default_size("inception_v3"), depth=2, collapse=True)
+    assert not [node for node in diagram.nodes if node.kind == "repeat"]
+    assert diagram.node("Mixed_6b.branch7x7_2").id in diagram.outputs_of(diagram.node("Mixed_6b.branch7x7_1").id)
     cat = diagram.node("cat() in Mixed_5b")
     branch_ends = {"Mixed_5b.branch1x1", "Mixed_5b.branch5x5_2", "Mixed_5b.branch3x3dbl_3", "Mixed_5b.branch_pool"}
     assert names_of(diagram, diagram.inputs_of(cat.id)) == branch_ends
