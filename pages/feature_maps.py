@@ -146,7 +146,7 @@ def show_prediction(spec: ArchSpec, result: Capture, names: list[str]) -> None:
     st.subheader("Prediction")
     describe_weights(current_selection())
     top = capturing.top_classes(spec, result.logits, 5, names)
-    st.metric(f"Most likely ({top[0][1]:.1%})", top[0][0])
+    st.markdown(f"Most likely: **{top[0][0]}** ({top[0][1]:.1%})")
     frame = pd.DataFrame({"class": [name for name, _ in top], "probability": [p for _, p in top]})
     st.dataframe(
         frame, hide_index=True, width="stretch",
