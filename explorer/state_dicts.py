@@ -121,7 +121,7 @@ def mismatch(spec: ArchSpec, fit: Fit) -> StateDictMismatch:
     # Two narrow columns: the table is shown in the sidebar, beside the upload.
     rows = (
         [(key, f"shape {_shape(got)}, needs {_shape(need)}") for key, got, need in fit.mismatched]
-        + [(key, "missing from the file") for key in fit.missing]
+        + [(key, "missing") for key in fit.missing]
         + [(key, f"not in {spec.name}") for key in fit.unexpected]
     )
     if len(rows) > _TABLE_ROWS:
