@@ -54,6 +54,8 @@ def node_label(node: DiagramNode) -> str:
     """Name, then type and settings, then output shape: one short line each."""
     if node.kind in ("input", "output"):
         return f"{node.kind}\n{shape_text(node.output_shape)}"
+    if node.kind == "function":  # its name already says which function ran
+        return f"{node.name}\n{shape_text(node.output_shape)}"
     kind_line = node.type + (f"  {node.settings}" if node.settings else "")
     return f"{node.name}\n{kind_line}\n{shape_text(node.output_shape)}"
 
