@@ -185,3 +185,9 @@ def test_parameters_page_shows_the_linked_blocks_arithmetic(app_test):
     assert list(linked["name"]) == ["layer2.0.downsample.0", "layer2.0.downsample.1"]
     # 1×1 convolution 64→128 without bias, then batch norm's scale and shift for 128 channels.
     assert list(linked["params"]) == [128 * 64 * 1 * 1, 2 * 128]
+
+
+def test_feature_maps_page_preselects_the_linked_layer(app_test):
+    at = app_test(query={"arch": "lenet5", "layer": "features.3"}, page="pages/feature_maps.py")
+    assert not at.exception
+    assert at.selectbox(key="fm_layer").value == "features.3"  # LeNet-5's second convolution
