@@ -6,7 +6,7 @@
     python -m explorer activations ARCH --image PATH [--size N] [--weights W] [--json]
     python -m explorer train-step ARCH [--image PATH] [--label K] [--lr 0.1] [--optimizer sgd] [--steps N]
                                        [--weights W] [--json]
-    python -m explorer bench [--archs ID ...] [--json] [--out FILE.md] [--budget SECONDS]
+    python -m explorer bench [--archs ID ...] [--json] [--out FILE.md] [--budget SECONDS] [--clock cpu --threads 1]
 
 --weights is random (the default), imagenet, imagenet_v2, digits or the path of a
 state dict file; ImageNet weights not yet in torch.hub's cache are downloaded once.
@@ -220,7 +220,8 @@ def _activations(args: argparse.Namespace) -> None:
 def _bench(args: argparse.Namespace) -> None:
     from explorer import bench  # imported here: only this command needs it
 
-    rows = bench.run([get_spec(arch).id for arch in args.archs] if args.archs else None, args.budget, args.device)
+    rows = bench.run([get_spec(arch).id for arch in args.archs] if args.archs else None, args.budget, args.device,
+                     args.clock, args.threads)
     table = bench.markdown(rows)
     if args.out:
         with open(args.out, "w") as file:
@@ -279,6 +280,9 @@ def _parser() -> argparse.ArgumentParser:
     timing.add_argument("--out", help="also write the markdown table to this file")
     timing.add_argument("--budget", type=float, default=8.0, help="rough seconds of timed rounds per measurement")
     timing.add_argument("--device", default="cpu", help="cpu or cuda")
+    timing.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="cpu: this process's CPU time, steadier on a machine other programs crowd")
+    timing.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's own)")
     return parser
 
 

@@ -59,12 +59,18 @@ RUN_STEPS = 4
 GRID_CHANNELS = 64
 
 
+# What a timing reads: wall-clock time, or this process's CPU time (with one torch thread
+# that is the work done, and it hardly changes when other programs crowd a shared machine).
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+_clock = CLOCKS["wall"]
+
+
 def _seconds(function: Callable[[], object], device: torch.device) -> float:
-    start = time.perf_counter()
+    start = _clock()
     function()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return time.perf_counter() - start
+    return _clock() - start
 
 
 def interleaved(variants: dict[str, Callable[[], object]], budget_s: float,
@@ -184,14 +190,20 @@ def _train(spec, source: torch.nn.Module, image: torch.Tensor, budget_s: float) 
     }
 
 
-def measure(arch_id: str, budget_s: float = DEFAULT_BUDGET_S, device: str = "cpu") -> dict:
+def measure(arch_id: str, budget_s: float = DEFAULT_BUDGET_S, device: str = "cpu", clock: str = "wall",
+            threads: int = 0) -> dict:
     """Every measurement for one architecture at its default input, in this process."""
+    global _clock
+    _clock = CLOCKS[clock]
+    if threads:
+        torch.set_num_threads(threads)
     spec = get_spec(arch_id)
     size = InputSize(spec.default_size, spec.default_size, 1)
     torch.manual_seed(0)
     model = spec.build(device).requires_grad_(False)
     x = torch.randn(size.shape(spec), device=device)
-    row = {"arch": spec.id, "input": f"{spec.in_channels}×{size.height}×{size.width}", "device": device}
+    row = {"arch": spec.id, "input": f"{spec.in_channels}×{size.height}×{size.width}", "device": device,
+           "clock": clock, "threads": torch.get_num_threads()}
     row |= _summary(spec, size, budget_s)
     captured, result = _capture(spec, model, x, budget_s)
     row |= captured
@@ -202,11 +214,12 @@ def measure(arch_id: str, budget_s: float = DEFAULT_BUDGET_S, device: str = "cpu
     return row
 
 
-def measure_isolated(arch_id: str, budget_s: float, device: str) -> dict:
+def measure_isolated(arch_id: str, budget_s: float, device: str, clock: str = "wall", threads: int = 0) -> dict:
     """``measure`` in a fresh Python process, so that the peak RSS is this architecture's alone."""
-    code = "import json, sys; from explorer.bench import measure; print(json.dumps(measure(*sys.argv[1:2], float(sys.argv[2]), sys.argv[3])))"
+    code = ("import json, sys; from explorer.bench import measure; a = sys.argv[1:]; "
+            "print(json.dumps(measure(a[0], float(a[1]), a[2], a[3], int(a[4]))))")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    done = subprocess.run([sys.executable, "-c", code, arch_id, str(budget_s), device], cwd=root,
+    done = subprocess.run([sys.executable, "-c", code, arch_id, str(budget_s), device, clock, str(threads)], cwd=root,
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return {"arch": arch_id, "error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
@@ -227,13 +240,13 @@ def machine() -> str:
 
 
 def run(arch_ids: Iterable[str] | None = None, budget_s: float = DEFAULT_BUDGET_S, device: str = "cpu",
-        isolated: bool = True, progress=sys.stderr) -> list[dict]:
+        clock: str = "wall", threads: int = 0, progress=sys.stderr) -> list[dict]:
     ids = list(arch_ids or ARCH_IDS)
     rows = []
     for number, arch_id in enumerate(ids, 1):
         start = time.perf_counter()
         print(f"[{number}/{len(ids)}] {arch_id} …", end=" ", file=progress, flush=True)
-        row = measure_isolated(arch_id, budget_s, device) if isolated else measure(arch_id, budget_s, device)
+        row = measure_isolated(arch_id, budget_s, device, clock, threads)
         print(f"{time.perf_counter() - start:.0f} s" + (f" ({row['error']})" if "error" in row else ""),
               file=progress, flush=True)
         rows.append(row)
@@ -249,8 +262,9 @@ def _cell(value, fmt: str, target: float | None = None) -> str:
 
 def markdown(rows: list[dict]) -> str:
     """The results as a markdown table; numbers over their target are bold."""
+    timing = next((f"{r['clock']} clock, {r['threads']} torch thread(s)" for r in rows if "clock" in r), "")
     lines = [
-        f"Machine: {machine()}. Medians of interleaved rounds; **bold** = over its target "
+        f"Machine: {machine()}. Timed by {timing}. Medians of interleaved rounds; **bold** = over its target "
         f"(summary ≤ {TARGETS['summary_ratio']}×, capture ≤ {TARGETS['capture_ratio']}×, "
         f"train step ≤ {TARGETS['train_step_ratio']}×, render ≤ {TARGETS['render_ms']:g} ms).",
         "",

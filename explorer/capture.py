@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,6 +57,9 @@ MAX_VECTOR = 65_536
 # Forward passes with every output alive are the app's biggest memory spikes; at most
 # this many run at once however many students press the button together.
 _RUNNING = threading.BoundedSemaphore(2)
+# For benchmarks and load tests: a file that gets one line per forward pass (benchmarks/bench_browser.py
+# reads it to show that switching layers runs none).
+PASS_LOG = os.environ.get("EXPLORER_PASS_LOG")
 
 
 @dataclass(frozen=True)
@@ -312,6 +317,9 @@ def reduce(calls: list[list], output) -> Capture:
 
 def capture(model: nn.Module, x: torch.Tensor) -> Capture:
     """Run ``model`` on ``x`` once in eval mode and keep every module call's output, reduced."""
+    if PASS_LOG:
+        with open(PASS_LOG, "a") as log:
+            log.write(f"{time.time():.3f} {type(model).__name__} {tuple(x.shape)}\n")
     with _RUNNING:
         calls, output = record(model, x, reduce_now=True)
         return reduce(calls, output)

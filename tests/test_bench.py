@@ -45,13 +45,14 @@ def test_render_uses_the_widest_layer_when_none_has_64_channels(lenet_row):
 
 
 def test_cli_prints_one_json_object_per_architecture_and_writes_markdown(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(bench, "measure_isolated", lambda arch, budget, device: bench.measure(arch, 0.05, device))
+    in_this_process = lambda arch, budget, device, clock, threads: bench.measure(arch, 0.05, device, "cpu", 1)  # noqa: E731
+    monkeypatch.setattr(bench, "measure_isolated", in_this_process)
     out = tmp_path / "bench.md"
     assert main(["bench", "--archs", "toy_conv", "--json", "--out", str(out)]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [row["arch"] for row in rows] == ["toy_conv"]
     table = out.read_text()
-    assert "| toy_conv | 1×5×5 |" in table and "torch threads" in table
+    assert "| toy_conv | 1×5×5 |" in table and "cpu clock, 1 torch thread(s)" in table
 
 
 def test_a_failed_architecture_is_reported_not_raised():
