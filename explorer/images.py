@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import functional as F
 
 from explorer.errors import UserError
 from explorer import weights as weight_choices
 from explorer.registry import ArchSpec
+
+if TYPE_CHECKING:  # torchvision is imported where a picture is prepared: it costs seconds at start-up
+    from torchvision.transforms import InterpolationMode
 
 # Formats a browser can show and a camera or drawing program writes. Naming them
 # keeps Pillow from trying exotic decoders (EPS would even start Ghostscript).
@@ -215,6 +217,8 @@ class _Recipe:
 
 
 def _recipe(spec: ArchSpec, height: int, width: int, weights: str = weight_choices.RANDOM) -> _Recipe:
+    from torchvision.transforms import InterpolationMode
+
     crop = max(height, width)
     if spec.weights is not None:
         # The chosen ImageNet weights' own preset; random or uploaded weights follow V1's.
@@ -234,6 +238,8 @@ def _recipe(spec: ArchSpec, height: int, width: int, weights: str = weight_choic
 
 
 def _fit(image: Image.Image, recipe: _Recipe, height: int, width: int) -> Image.Image:
+    from torchvision.transforms import functional as F
+
     resized = F.resize(image, [recipe.resize_side], interpolation=recipe.interpolation, antialias=True)
     return F.center_crop(resized, [height, width])
 
@@ -260,6 +266,8 @@ def _numbers(values) -> str:
 def prepare(loaded: LoadedImage, spec: ArchSpec, height: int, width: int,
             weights: str = weight_choices.RANDOM) -> PreparedInput:
     """The 1×C×H×W tensor ``spec`` with ``weights`` receives for this picture at ``height``×``width``."""
+    from torchvision.transforms import functional as F
+
     recipe = _recipe(spec, height, width, weights)
     steps = []
     image = loaded.image

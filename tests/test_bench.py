@@ -61,7 +61,10 @@ def test_a_failed_architecture_is_reported_not_raised():
 
 
 def test_the_first_page_imports_no_torchvision():
-    code = ("import sys, pages.shared, explorer.handconv, explorer.handconv_figures, explorer.handconv_pool; "
+    # The whole app's first run, default page and sidebar included, in a fresh interpreter.
+    code = ("import sys; from streamlit.testing.v1 import AppTest; "
+            "at = AppTest.from_file('app.py', default_timeout=240).run(); assert not at.exception; "
+            "assert at.title[0].value == 'Convolution by hand', at.title; "
             "print(sorted(m for m in ('torchvision', 'torch._dynamo') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
