@@ -3,7 +3,7 @@
 - Photos: the sample images inside scikit-image's and scikit-learn's wheels
   (a cat, a coffee cup, an astronaut, a rocket, ...), read as the files' own bytes.
 - Handwritten digits: scikit-learn's 1,797 scanned digits (8×8 pixels, 17 grey
-  levels; Alpaydin & Kaynak's UCI "optdigits" set), one example of each digit.
+  levels; Alpaydin & Kaynak's UCI "optdigits" set), one held-out example of each digit.
 - Scoreboard digits: the 5×5 block digits of the lab's toy networks, the same ones
   the "Convolution by hand" page uses (``explorer.handconv_inputs.DIGITS``).
 
@@ -62,14 +62,14 @@ def _png(pixels: np.ndarray) -> bytes:
 
 @functools.lru_cache(maxsize=1)
 def _handwritten_examples() -> dict[str, np.ndarray]:
-    """The first scanned example of each digit, as 8×8 uint8 (bright ink on black, like MNIST)."""
-    from sklearn.datasets import load_digits  # imported here: scikit-learn takes a second to import
+    """One scan of each digit as 8×8 uint8 (bright ink on black, like MNIST).
 
-    digits = load_digits()
-    examples = {}
-    for image, target in zip(digits.images, digits.target):
-        examples.setdefault(str(target), np.rint(image / 16 * 255).astype(np.uint8))
-    return examples
+    Each is the first of its digit in the held-out part of ``explorer.digits``'s split,
+    so the digit-trained LeNet-5 is shown pictures it never trained on.
+    """
+    from explorer.digits import first_held_out_scans  # digits imports this module
+
+    return {digit: np.rint(scan / 16 * 255).astype(np.uint8) for digit, scan in first_held_out_scans().items()}
 
 
 def scoreboard_pixels(digit: str) -> np.ndarray:
