@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import io
 import json
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -63,27 +62,11 @@ def _stem(arch_id: str) -> str:
     return _FILE_STEMS[arch_id]
 
 
-def read_state_dict(source: Path | bytes) -> dict[str, torch.Tensor]:
-    """A state dict from a file or its bytes, loaded with ``weights_only=True`` so that no pickled code runs."""
-    try:
-        loaded = torch.load(
-            io.BytesIO(source) if isinstance(source, bytes) else source, weights_only=True, map_location="cpu"
-        )
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError) as error:
-        raise UserError(
-            "This checkpoint could not be read as plain weights (it may contain code, which is never run); "
-            "save it with torch.save(model.state_dict(), path)."
-        ) from error
-    if not isinstance(loaded, dict) or not all(
-        isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in loaded.items()
-    ):
-        raise UserError("This checkpoint is not a state dict (a mapping from layer names to tensors).")
-    return loaded
-
-
 def digits_state_dict(arch_id: str) -> dict[str, torch.Tensor]:
-    """The committed digit-trained weights of ``arch_id`` (no network needed)."""
-    return read_state_dict(checkpoint_path(arch_id))
+    """The committed digit-trained weights of ``arch_id`` (no network needed), read like any upload."""
+    from explorer.state_dicts import read  # state_dicts imports weights, which imports this module
+
+    return read(checkpoint_path(arch_id).read_bytes(), limit=None)
 
 
 def digits_report(arch_id: str) -> dict:

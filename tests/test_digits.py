@@ -160,34 +160,3 @@ def test_an_architecture_without_digit_weights_is_a_plain_error():
     with pytest.raises(UserError, match="have weights trained on digits") as error:
         digits.digits_state_dict("resnet18")
     assert str(error.value).count(".") == 1 and "\n" not in str(error.value)
-
-
-class _RunsCodeWhenLoaded:
-    """Unpickling this object calls ``open(path, "w")``: a stand-in for any code a checkpoint could run."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
-
-
-def test_a_checkpoint_that_would_run_code_is_refused_and_the_code_never_runs(tmp_path):
-    marker = tmp_path / "code-ran"
-    evil = tmp_path / "evil.pt"
-    torch.save({"conv.weight": torch.zeros(1), "payload": _RunsCodeWhenLoaded(str(marker))}, evil)
-    with pytest.raises(UserError, match="could not be read as plain weights"):
-        digits.read_state_dict(evil)
-    assert not marker.exists()
-    # The same file really is dangerous: an unsafe load runs its code.
-    torch.load(evil, weights_only=False)
-    assert marker.exists()
-
-
-def test_a_checkpoint_that_is_not_a_state_dict_is_refused(tmp_path):
-    path = tmp_path / "tensor.pt"
-    torch.save(torch.zeros(3), path)
-    with pytest.raises(UserError, match="not a state dict"):
-        digits.read_state_dict(path)
-    torch.save({"fc.weight": torch.zeros(2)}, path)
-    assert set(digits.read_state_dict(path.read_bytes())) == {"fc.weight"}
