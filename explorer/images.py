@@ -57,6 +57,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # torchvision's presets resize to 256 before cropping 224: keep that margin at any size.
 RESIZE_PER_CROP = 256 / 224
+# One-channel pictures at most this many pixels a side are never inverted (see _is_dark_on_light).
+SMALL_PICTURE_SIDE = 16
 
 Image.init()  # register every plugin now, so naming WEBP in FORMATS works
 
@@ -259,6 +261,20 @@ def _resize_sentence(size: tuple[int, int], recipe: _Recipe, height: int, width:
     return sentence + f", and the centre {width}×{height} was cut out."
 
 
+def _is_dark_on_light(grey_image: Image.Image) -> bool:
+    """Whether a one-channel picture looks like ink on paper (a photo of a written digit).
+
+    The edge decides, not the whole picture, because a thick digit can cover most of
+    it. Pictures of 16 pixels or less a side are left alone: the lab's 5×5 scoreboard
+    digits and 8×8 scans are made light-on-dark, and their edges are often lit.
+    """
+    if min(grey_image.size) <= SMALL_PICTURE_SIDE:
+        return False
+    pixels = np.asarray(grey_image, dtype=np.float32)
+    edge = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    return float(edge.mean()) > 127.5
+
+
 def _numbers(values) -> str:
     return "(" + ", ".join(f"{v:g}" for v in values) + ")"
 
@@ -278,6 +294,12 @@ def prepare(loaded: LoadedImage, spec: ArchSpec, height: int, width: int,
     elif not grey and image.mode != "RGB":
         image = image.convert("RGB")
         steps.append("The greyscale picture was copied into the red, green and blue channels.")
+    if grey and _is_dark_on_light(image):
+        image = ImageOps.invert(image)
+        steps.append(
+            "The picture's edge is light, so it was inverted: the digit networks read light strokes "
+            "on a dark background, like the scans and the drawing canvas."
+        )
     fitted = _fit(image, recipe, height, width)
     steps.append(_resize_sentence(image.size, recipe, height, width))
     tensor = F.convert_image_dtype(F.pil_to_tensor(fitted), torch.float)

@@ -6,9 +6,12 @@ the fixed split), never read from the reports; the reports are then checked agai
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
+from PIL import ImageOps
 
 from explorer import digits, drawn_digits, images
 from explorer.errors import UserError
@@ -160,3 +163,27 @@ def test_an_architecture_without_digit_weights_is_a_plain_error():
     with pytest.raises(UserError, match="have weights trained on digits") as error:
         digits.digits_state_dict("resnet18")
     assert str(error.value).count(".") == 1 and "\n" not in str(error.value)
+
+
+def test_a_dark_digit_on_light_paper_is_inverted_and_read_like_the_canvas(lenet):
+    png, digit = next(drawn_digits.drawings(1, 11, drawn_digits.Style.page()))
+    drawing = images.load_image(png).image.convert("L")
+    paper = io.BytesIO()
+    ImageOps.invert(drawing).save(paper, format="PNG")  # black ink on white, like a photo of paper
+    spec = get_spec("lenet5")
+    on_paper = images.prepare(images.load_image(paper.getvalue()), spec, 32, 32)
+    on_canvas = images.prepare(images.load_image(png), spec, 32, 32)
+    assert any("inverted" in step for step in on_paper.steps)
+    assert not any("inverted" in step for step in on_canvas.steps)
+    # Inverting commutes with resizing up to one grey level of rounding.
+    assert float((on_paper.tensor - on_canvas.tensor).abs().max()) <= 1.5 / 255
+    assert int(lenet(on_paper.tensor).argmax()) == digit
+
+
+def test_small_light_edged_digits_are_not_inverted():
+    # The scoreboard "0" lights 12 of its 16 edge cells; it must reach the toy network as it is.
+    from explorer.handconv_inputs import DIGITS
+
+    prepared = images.prepare(images.load_image(sample_bytes("scoreboard_0")), get_spec("toy_conv"), 5, 5)
+    assert not any("inverted" in step for step in prepared.steps)
+    assert torch.equal(prepared.tensor[0, 0], torch.tensor(DIGITS[0], dtype=torch.float32))
