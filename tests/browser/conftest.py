@@ -109,3 +109,26 @@ def open_app(page, app_url):
         return page
 
     return go
+
+
+def pick_option(page, selectbox, search: str, option_name, attempts: int = 3) -> None:
+    """Open a searchable selectbox, type into it and click the option.
+
+    On a busy machine keystrokes can arrive before the dropdown has focus; then the
+    option never appears, so close the dropdown and try again.
+    """
+    # While a rerun is under way Streamlit keeps the previous run's widget beside the new one.
+    selectbox = selectbox.last
+    for attempt in range(attempts):
+        selectbox.click()
+        selectbox.get_by_role("combobox").fill(search)
+        option = page.get_by_role("option", name=option_name)
+        try:
+            option.wait_for(timeout=10_000)
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")
+            continue
+        option.click()
+        return

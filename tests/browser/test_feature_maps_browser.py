@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.conftest import FIRST_RENDER_MS, settle
+from tests.browser.conftest import FIRST_RENDER_MS, pick_option, settle
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -24,27 +24,6 @@ def photo_png() -> bytes:
     return buffer.getvalue()
 
 
-def pick_option(page, selectbox, search: str, option_name, attempts: int = 3) -> None:
-    """Open a searchable selectbox, type into it and click the option.
-
-    On a busy machine keystrokes can arrive before the dropdown has focus; then the
-    option never appears, so close the dropdown and try again.
-    """
-    for attempt in range(attempts):
-        selectbox.click()
-        selectbox.get_by_role("combobox").fill(search)
-        option = page.get_by_role("option", name=option_name)
-        try:
-            option.wait_for(timeout=10_000)
-        except Exception:
-            if attempt == attempts - 1:
-                raise
-            page.keyboard.press("Escape")
-            continue
-        option.click()
-        return
-
-
 def test_upload_a_photo_pick_a_middle_layer_of_resnet18_and_see_the_grid_and_top5(open_app):
     page = open_app("/feature-maps?arch=resnet18")
     expect(page.get_by_role("heading", name="Feature maps · ResNet-18")).to_be_visible()
@@ -56,6 +35,7 @@ def test_upload_a_photo_pick_a_middle_layer_of_resnet18_and_see_the_grid_and_top
     )
     settle(page)
     expect(page.get_by_role("heading", name="Inside one layer")).to_be_visible(timeout=FIRST_RENDER_MS)
+    settle(page)  # the heading shows before the run that draws it has finished
 
     pick_option(page, page.locator('[data-testid="stSelectbox"]').filter(has_text="Layer ("), "layer2.0.conv1",
                 re.compile(r"^\d+\. layer2\.0\.conv1 · Conv2d"))

@@ -4,8 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import FIRST_RENDER_MS, settle
-from tests.browser.test_feature_maps_browser import pick_option
+from tests.browser.conftest import FIRST_RENDER_MS, pick_option, settle
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
