@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer import capture as capturing
-from explorer import feature_grid, images, samples
+from explorer import feature_grid, images, memory, samples
 from explorer import weights as weight_choices
 from explorer.capture import Capture, LayerOutput
 from explorer.errors import UserError
@@ -56,7 +56,9 @@ def prepared_input(digest: str, arch_id: str, height: int, width: int, weights: 
 @st.cache_data(max_entries=8, show_spinner="Running the network once and keeping every layer's output…")
 def captured(arch_id: str, height: int, width: int, device: str, weights_key: str, digest: str,
              _prepared, _model) -> Capture:
-    return capturing.run_on_image(get_spec(arch_id), _model, _prepared.tensor)
+    result = capturing.run_on_image(get_spec(arch_id), _model, _prepared.tensor)
+    memory.release_freed_memory()  # the pass's activations, up to hundreds of MB (explorer/memory.py)
+    return result
 
 
 def default_unless_chosen(key: str, options: list, default, argument: str = "index") -> dict:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 import torch
 
-from explorer import devices, state_dicts
+from explorer import devices, memory, state_dicts
 from explorer import weights as weight_choices
 from explorer.errors import UserError
 from explorer.registry import ARCH_IDS, ArchSpec, get_spec
@@ -320,6 +320,9 @@ def shared_model(arch_id: str, device: str, weights: str = weight_choices.RANDOM
     Gradients are switched off so that nothing can train it by accident; a page
     that trains takes ``copy.deepcopy`` of it and switches them back on.
     """
+    # A new entry is about to push the oldest model out; the pages freed by the last
+    # eviction are given back first, or the server's memory ratchets up (explorer/memory.py).
+    memory.release_freed_memory()
     return weight_choices.build(get_spec(arch_id), weights, device).requires_grad_(False)
 
 
