@@ -16,7 +16,7 @@ import streamlit as st
 from explorer.diagram import Diagram, build_diagram, max_depth
 from explorer.diagram_dot import render_svg, shape_text, to_dot
 from explorer.sizes import InputSize, size_problem
-from pages.shared import current_selection
+from pages.shared import current_selection, stop_if
 
 # The diagram a teacher wants first: the deepest fold that still fits a screen or two.
 READABLE_NODES = 150
@@ -94,10 +94,7 @@ st.caption(
     f"{size.batch}×{spec.in_channels}×{size.height}×{size.width} numbers (traced by torchview on shapes alone); "
     "every arrow is a tensor passed on. Click a box to open that layer on the layer-table page."
 )
-problem = size_problem(spec, size)
-if problem:
-    st.error(problem)
-    st.stop()
+stop_if(size_problem(spec, size))
 
 deepest = cached_max_depth(spec.id)
 depth_col, collapse_col = st.columns([3, 2])

@@ -21,7 +21,7 @@ from explorer import weights as weight_choices
 from explorer.capture import Capture, LayerOutput
 from explorer.errors import UserError
 from explorer.registry import ArchSpec, get_spec
-from pages.shared import Selection, current_selection, run_problem, selected_model
+from pages.shared import Selection, current_selection, run_problem, selected_model, stop_if
 
 try:  # the drawing canvas is optional: without it the page offers every other source
     from streamlit_drawable_canvas import st_canvas
@@ -248,10 +248,7 @@ st.caption(
     "A picture goes through the network once; every layer's output is kept, and each channel of a layer "
     "is drawn as a small image: bright where that channel responds strongly."
 )
-problem = run_problem(selection)
-if problem:
-    st.error(problem)
-    st.stop()
+stop_if(run_problem(selection))
 if size.batch > 1:
     st.caption(f"This page follows one picture, so the batch size ({size.batch}) is not used here.")
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from explorer.sizes import size_problem
 from explorer.summary import format_bytes, memory_warning
-from pages.shared import cached_layer_table, cached_model_text, current_selection
+from pages.shared import cached_layer_table, cached_model_text, current_selection, stop_if
 
 selection = current_selection()
 spec, size = selection.spec, selection.size
@@ -15,10 +15,7 @@ st.caption(
     "Every number below is read off the model by torchinfo, not typed in."
 )
 
-problem = size_problem(spec, size)
-if problem:
-    st.error(problem)
-    st.stop()
+stop_if(size_problem(spec, size))
 
 table = cached_layer_table(spec.id, size.height, size.width, size.batch)
 totals = table.totals

@@ -289,6 +289,13 @@ def cached_layer_table(arch_id: str, height: int, width: int, batch: int) -> Lay
     return summarize(arch_id, InputSize(height, width, batch))
 
 
+def stop_if(problem: str | None) -> None:
+    """Show ``problem`` as the page's one sentence and end this run; do nothing when it is None."""
+    if problem:
+        st.error(problem)
+        st.stop()
+
+
 def run_problem(selection: Selection, batch: int = 1) -> str | None:
     """Why the selected network cannot really run on ``batch`` pictures of the selected size, or None.
 

@@ -17,7 +17,7 @@ from explorer import weights as weight_choices
 from explorer.errors import UserError
 from explorer.registry import ArchSpec, get_spec
 from explorer.summary import format_bytes
-from pages.shared import Selection, current_selection, run_problem, selected_model
+from pages.shared import Selection, current_selection, run_problem, selected_model, stop_if
 
 SOURCES = {"photo": "Sample photo", "handwritten": "Handwritten digit", "scoreboard": "Scoreboard digit",
            "upload": "Upload a picture"}
@@ -172,10 +172,7 @@ selection = current_selection()
 spec, size = selection.spec, selection.size
 st.title(f"Training step · {spec.name}")
 st.caption("What one step of gradient descent does to every layer: forward, loss, backward, update.")
-problem = run_problem(selection, batch=2)  # BatchNorm networks train on the picture and its mirror
-if problem:
-    st.error(problem)
-    st.stop()
+stop_if(run_problem(selection, batch=2))  # BatchNorm networks train on the picture and its mirror
 
 trainer = private_trainer(selection)
 names = weight_choices.category_names(spec, selection.weights)
