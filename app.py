@@ -8,8 +8,8 @@ import logging
 
 import streamlit as st
 
-from explorer.errors import UserError
-from pages.shared import render_sidebar, url_problems
+from explorer.core.errors import UserError
+from pages.sidebar import render_sidebar, url_problems
 
 st.set_page_config(page_title="CNN Architecture Explorer", page_icon=":material/neurology:", layout="wide")
 

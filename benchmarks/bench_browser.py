@@ -15,7 +15,7 @@ Driven with Playwright in Debian's Chromium (launch arguments as in tests/browse
   new layer's grid on screen, and to the run finished (target: under 1 s).
 
 The server runs with ``EXPLORER_PASS_LOG`` pointing at a file that gets one line
-per forward pass (explorer/capture.py), so the report shows how many passes each
+per forward pass (explorer/runs/capture.py), so the report shows how many passes each
 kind of switch ran: it must be none for cached architectures and layer switches.
 Medians are printed; nothing fails on slow numbers.
 """
@@ -40,7 +40,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from explorer.bench import machine  # noqa: E402
+from explorer.cli.bench import machine  # noqa: E402
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
 
 TIMEOUT_MS = 180_000

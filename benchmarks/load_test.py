@@ -33,7 +33,6 @@ import os
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from explorer.registry import ARCH_IDS, get_spec  # noqa: E402
+from explorer.core.registry import ARCH_IDS, get_spec  # noqa: E402
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
 
 TIMEOUT_MS = 240_000  # ten students on two cores: a slow page is a result, not a failure

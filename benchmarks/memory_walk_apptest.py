@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.chdir(ROOT)
 from streamlit.testing.v1 import AppTest
-from explorer.registry import ARCH_IDS
+from explorer.core.registry import ARCH_IDS
 def rss():
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS"): return int(line.split()[1])/1024

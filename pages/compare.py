@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from explorer import param_charts as charts
-from explorer.compare import compare_architectures
-from explorer.registry import ARCH_IDS, get_spec
-from pages.shared import current_selection
+from explorer.analysis.compare import compare_architectures
+from explorer.core.registry import ARCH_IDS, get_spec
+from explorer.figures import parameters as charts
+from pages.sidebar import current_selection
 
 
 @st.cache_data(max_entries=1, show_spinner=f"Tracing all {len(ARCH_IDS)} networks once (a few seconds)…")

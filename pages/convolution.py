@@ -1,7 +1,7 @@
 """Convolution by hand: the lab's 5×5 scoreboard walkthrough, one window at a time, checked against PyTorch.
 
 Input → filter → convolution step by step → pooling step by step → ReLU, flatten and
-the dense-versus-conv parameter count. All arithmetic comes from explorer.handconv*;
+the dense-versus-conv parameter count. All arithmetic comes from explorer.handconv;
 this page keeps the user's grid, filter and step position in session_state ("conv_" keys).
 """
 
@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer.errors import UserError
-from explorer.handconv import ConvSettings, ConvWalk, Window, convolve_by_hand
-from explorer.handconv_figures import grid_figure
-from explorer.handconv_inputs import (
-    DIGITS,
+from explorer.core.errors import UserError
+from explorer.handconv.convolution import ConvSettings, ConvWalk, Window, convolve_by_hand
+from explorer.handconv.counting import compare_parameters
+from explorer.handconv.figures import grid_figure
+from explorer.handconv.inputs import (
     FILTER_PRESETS,
     MAX_GRID,
     PHOTO_SIDE,
@@ -26,7 +26,8 @@ from explorer.handconv_inputs import (
     photo_thumbnail,
     resize_keeping_centre,
 )
-from explorer.handconv_pool import POOL_KINDS, PoolSettings, compare_parameters, pool_by_hand, relu_by_hand
+from explorer.handconv.pooling import POOL_KINDS, PoolSettings, pool_by_hand, relu_by_hand
+from explorer.inputs.scoreboard import DIGITS
 
 P = "conv_"
 SOURCES = ("Scoreboard digit", "Photo patch")

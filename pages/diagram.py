@@ -1,7 +1,7 @@
 """Architecture diagram: the chosen network as a graph of layers and blocks, linked to the other pages.
 
 The graph comes from torchview's trace of one meta-device forward pass (see
-explorer.diagram); the browser draws its DOT. A node's link, and the node
+explorer.analysis.diagram); the browser draws its DOT. A node's link, and the node
 picker beside the diagram, put ``?layer=<dotted name>`` in the URL that the
 layer table, parameter and feature-map pages read.
 """
@@ -13,10 +13,12 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from explorer.diagram import Diagram, build_diagram, max_depth
-from explorer.diagram_dot import render_svg, shape_text, to_dot
-from explorer.sizes import InputSize, size_problem
-from pages.shared import current_selection, stop_if
+from explorer.analysis.diagram import Diagram, build_diagram, max_depth
+from explorer.core.sizes import InputSize, size_problem
+from explorer.figures.diagram import render_svg, shape_text, to_dot
+from pages.caches import stop_if
+from pages.sidebar import current_selection
+from pages.url import selection_query
 
 # The diagram a teacher wants first: the deepest fold that still fits a screen or two.
 READABLE_NODES = 150
@@ -46,21 +48,6 @@ def cached_max_depth(arch_id: str) -> int:
 @st.cache_data(max_entries=16, show_spinner="Drawing the SVG…")
 def cached_svg(dot: str) -> bytes | None:
     return render_svg(dot)
-
-
-def url_query(selection, layer: str | None) -> dict[str, str]:
-    """The sidebar's choice plus a layer: what a link needs so the next page opens on the same thing."""
-    query = {
-        "arch": selection.spec.id,
-        "h": str(selection.size.height),
-        "w": str(selection.size.width),
-        "batch": str(selection.size.batch),
-    }
-    if "device" in st.query_params:
-        query["device"] = st.query_params["device"]
-    if layer:
-        query["layer"] = layer
-    return query
 
 
 def default_depth(selection, deepest: int) -> int:
@@ -128,7 +115,7 @@ with side:
     chosen = st.selectbox("Selected node", names, key="dg_node", on_change=_remember_layer,
                           help="Highlighted in the diagram; the links below open it on the other pages.")
     for page, label, icon in LINKED_PAGES:
-        st.page_link(page, label=label, icon=icon, query_params=url_query(selection, chosen))
+        st.page_link(page, label=label, icon=icon, query_params=selection_query(selection, chosen))
     nodes = pd.DataFrame(
         {
             "name": [n.name for n in diagram.nodes],
@@ -145,7 +132,7 @@ with side:
 
 
 def node_link(node) -> str | None:
-    return f"{NODE_LINK_PAGE}?{urlencode(url_query(selection, node.module))}" if node.module else None
+    return f"{NODE_LINK_PAGE}?{urlencode(selection_query(selection, node.module))}" if node.module else None
 
 
 with picture:

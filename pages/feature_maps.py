@@ -3,51 +3,38 @@
 The network runs once per picture, architecture, size and device (cached); every
 other control on this page only redraws from what that one pass kept. The pass
 hooks a private module tree that shares the server's cached weights (see
-explorer.capture.private_view), never the shared model itself, so students
+explorer.runs.views), never the shared model itself, so students
 running the page at the same time cannot see each other's hooks.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from explorer import capture as capturing
-from explorer import feature_grid, images, memory, samples
-from explorer import weights as weight_choices
-from explorer.capture import Capture, LayerOutput
-from explorer.errors import UserError
-from explorer.registry import ArchSpec, get_spec
-from pages.shared import Selection, current_selection, run_problem, selected_model, stop_if
+from explorer.core import memory
+from explorer.core.registry import ArchSpec, get_spec
+from explorer.figures import feature_maps as feature_grid
+from explorer.inputs import images, samples
+from explorer.runs import capture
+from explorer.runs.outputs import Capture, LayerOutput
+from explorer.runs.predictions import top_classes
+from explorer.weights import catalogue
+from pages.caches import run_problem, stop_if
+from pages.pictures import SOURCES, UPLOAD_TYPES, digest_of, picture_or_last_good
+from pages.sidebar import Selection, current_selection
+from pages.weights_panel import selected_model
 
 try:  # the drawing canvas is optional: without it the page offers every other source
     from streamlit_drawable_canvas import st_canvas
 except ImportError:  # pragma: no cover - depends on the install
     st_canvas = None
 
-SOURCES = {
-    "photo": "Sample photo",
-    "handwritten": "Handwritten digit",
-    "scoreboard": "Scoreboard digit",
-    "upload": "Upload a picture",
-    "draw": "Draw a digit",
-}
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 CHANNEL_COUNTS = [1, 4, 9, 16, 25, 36, 49, 64]
 ORDERS = {"index": "Channel number", "strongest": "Strongest mean activation first"}
 SCALES = {"channel": "Each channel on its own", "layer": "Whole layer on one scale"}
 SHOWN_SIDE = 224  # the preprocessed input is enlarged (square pixels) to about this for display
-
-
-# Entries hold a decoded picture of at most 2048 pixels a side (about 12 MB).
-@st.cache_data(max_entries=8, show_spinner=False)
-def prepared_input(digest: str, arch_id: str, height: int, width: int, weights: str, _data: bytes):
-    """Decode and preprocess once per picture (keyed by its hash), network input and weights."""
-    loaded = images.load_image(_data)
-    return loaded, images.prepare(loaded, get_spec(arch_id), height, width, weights)
 
 
 # Each entry is a reduced capture: for ResNeXt-101 at 224×224 about 26 MB, the largest;
@@ -56,7 +43,7 @@ def prepared_input(digest: str, arch_id: str, height: int, width: int, weights: 
 @st.cache_data(max_entries=8, show_spinner="Running the network once and keeping every layer's output…")
 def captured(arch_id: str, height: int, width: int, device: str, weights_key: str, digest: str,
              _prepared, _model) -> Capture:
-    result = capturing.run_on_image(get_spec(arch_id), _model, _prepared.tensor)
+    result = capture.run_on_image(get_spec(arch_id), _model, _prepared.tensor)
     memory.release_freed_memory()  # the pass's activations, up to hundreds of MB (explorer/memory.py)
     return result
 
@@ -131,23 +118,23 @@ def show_input(loaded: images.LoadedImage, prepared: images.PreparedInput, label
 def describe_weights(selection: Selection) -> None:
     """What the prediction below is worth with the weights in use."""
     spec, weights = selection.spec, selection.weights
-    if weights == weight_choices.RANDOM:
+    if weights == catalogue.RANDOM:
         st.warning(
             f"{spec.name} has random weights here: nobody has trained it, so this prediction is meaningless "
             f"(every class gets about {1 / spec.num_classes:.1%}). Choose trained weights in the sidebar to change that."
         )
-    elif weights == weight_choices.DIGITS:
-        st.success(weight_choices.digits_sentence(spec))
-    elif weights == weight_choices.UPLOAD:
+    elif weights == catalogue.DIGITS:
+        st.success(catalogue.digits_sentence(spec))
+    elif weights == catalogue.UPLOAD:
         st.info("Your uploaded weights; the class names assume they keep the usual order of this network's classes.")
     else:
-        st.success(weight_choices.imagenet_sentence(spec, weights))
+        st.success(catalogue.imagenet_sentence(spec, weights))
 
 
 def show_prediction(spec: ArchSpec, result: Capture, names: list[str]) -> None:
     st.subheader("Prediction")
     describe_weights(current_selection())
-    top = capturing.top_classes(spec, result.logits, 5, names)
+    top = top_classes(spec, result.logits, 5, names)
     st.markdown(f"Most likely: **{top[0][0]}** ({top[0][1]:.1%})")
     frame = pd.DataFrame({"class": [name for name, _ in top], "probability": [p for _, p in top]})
     st.dataframe(
@@ -234,7 +221,7 @@ def show_vector(spec: ArchSpec, layer: LayerOutput, is_final: bool, names: list[
         shown = min(10, spec.num_classes)
         st.plotly_chart(
             feature_grid.probability_chart(
-                capturing.top_classes(spec, layer.vector, shown, names),
+                top_classes(spec, layer.vector, shown, names),
                 f"Softmax of this layer: the {shown} most probable classes",
             ),
             width="stretch",
@@ -253,29 +240,13 @@ if size.batch > 1:
     st.caption(f"This page follows one picture, so the batch size ({size.batch}) is not used here.")
 
 data, label = picture_bytes(spec)
-previous = st.session_state.get("fm_previous")
-try:
-    if data is None:
-        raise LookupError
-    digest = hashlib.sha256(data).hexdigest()
-    loaded, prepared = prepared_input(digest, spec.id, size.height, size.width, selection.weights, data)
-    st.session_state["fm_previous"] = (data, label)
-except (UserError, LookupError) as problem:
-    if isinstance(problem, UserError):
-        st.error(str(problem))
-    # Keep drawing the last good picture rather than stopping: the layer controls below stay
-    # on the page and keep their settings (a widget that disappears loses its state).
-    if previous is None:
-        if data is None:
-            st.info("Choose a picture above to send it through the network.")
-        st.stop()
-    data, label = previous
-    st.caption(f"Until there is a new picture, the page keeps showing {label}.")
-    digest = hashlib.sha256(data).hexdigest()
-    loaded, prepared = prepared_input(digest, spec.id, size.height, size.width, selection.weights, data)
+data, label, loaded, prepared = picture_or_last_good(
+    data, label, selection, kept_key="fm_previous", ask="Choose a picture above to send it through the network.",
+    carrying_on="Until there is a new picture, the page keeps showing {about}.")
+digest = digest_of(data)
 model = selected_model(selection)
 result = captured(spec.id, size.height, size.width, selection.device, selection.weights_key, digest, prepared, model)
-names = weight_choices.category_names(spec, selection.weights)
+names = catalogue.class_names(spec, selection.weights)
 
 picture_col, prediction_col = st.columns([3, 2])
 with picture_col:

@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from explorer.sizes import size_problem
-from explorer.summary import format_bytes, memory_warning
-from pages.shared import cached_layer_table, cached_model_text, current_selection, stop_if
+from explorer.analysis.memory_estimate import memory_warning
+from explorer.core.memory import format_bytes
+from explorer.core.sizes import size_problem
+from pages.caches import cached_layer_table, cached_model_text, stop_if
+from pages.sidebar import current_selection
 
 selection = current_selection()
 spec, size = selection.spec, selection.size

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from explorer import param_charts as charts
-from explorer.params import NORM, RULES, by_kind, hierarchy, parameter_layers
-from pages.shared import current_selection
+from explorer.analysis.params import NORM, RULES, by_kind, hierarchy, parameter_layers
+from explorer.figures import parameters as charts
+from pages.sidebar import current_selection
 
 
 @st.cache_data(max_entries=32, show_spinner="Counting the network's parameters…")

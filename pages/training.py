@@ -1,36 +1,29 @@
 """Training step: forward, cross-entropy against a chosen class, backward, one optimiser step, made visible.
 
-Each browser session trains its own copy of the network (``explorer.training.Trainer``),
+Each browser session trains its own copy of the network (``explorer.runs.training.Trainer``),
 made once per architecture, input size and device and kept in ``st.session_state``;
 the server's shared model is only read. All keys of this page start with "train_".
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
-
 import streamlit as st
 
-from explorer import images, samples, training, training_charts
-from explorer import weights as weight_choices
-from explorer.errors import UserError
-from explorer.registry import ArchSpec, get_spec
-from explorer.summary import format_bytes
-from pages.shared import Selection, current_selection, run_problem, selected_model, stop_if
+from explorer.core.memory import format_bytes
+from explorer.core.registry import ArchSpec
+from explorer.figures import training as training_charts
+from explorer.inputs import samples
+from explorer.runs import training
+from explorer.weights import catalogue
+from pages.caches import run_problem, stop_if
+from pages.pictures import SOURCES as ALL_SOURCES
+from pages.pictures import UPLOAD_TYPES, picture_or_last_good
+from pages.sidebar import Selection, current_selection
+from pages.weights_panel import selected_model
 
-SOURCES = {"photo": "Sample photo", "handwritten": "Handwritten digit", "scoreboard": "Scoreboard digit",
-           "upload": "Upload a picture"}
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+SOURCES = {key: label for key, label in ALL_SOURCES.items() if key != "draw"}
 # A log scale in roughly half-decades; the top values exist to show what divergence looks like.
 RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0, 1e3, 1e6, 1e9, 1e12]
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def prepared_input(digest: str, arch_id: str, height: int, width: int, weights: str,
-                   _data: bytes) -> images.PreparedInput:
-    """Decode and preprocess once per picture (keyed by its hash), network input and weights."""
-    return images.prepare(images.load_image(_data), get_spec(arch_id), height, width, weights)
 
 
 def private_trainer(selection: Selection) -> training.Trainer:
@@ -57,29 +50,6 @@ def pick_picture(spec: ArchSpec) -> tuple[bytes | None, samples.Sample | None]:
     key = st.selectbox("Which one", [s.key for s in choices], key=f"train_{source}",
                        format_func=lambda k: samples.get_sample(k).label)
     return samples.sample_bytes(key), samples.get_sample(key)
-
-
-def picture_or_last_good(data: bytes | None, sample: samples.Sample | None,
-                         prepare: Callable[[bytes], images.PreparedInput]) -> tuple[images.PreparedInput, samples.Sample | None]:
-    """This picture prepared; after a missing or unreadable one, the last good picture (with a sentence).
-
-    Stopping instead would take the settings beside the picture off the page, and a widget that
-    is not drawn forgets what the student chose in it.
-    """
-    if data is not None:
-        try:
-            prepared = prepare(data)
-            st.session_state["train_picture"] = (data, sample)
-            return prepared, sample
-        except UserError as error:
-            st.error(str(error))
-    if "train_picture" not in st.session_state:
-        if data is None:
-            st.info("Choose a picture to train on.")
-        st.stop()
-    data, sample = st.session_state["train_picture"]
-    st.caption("Until there is a new picture, training goes on with the last good one.")
-    return prepare(data), sample
 
 
 def pick_target(spec: ArchSpec, sample: samples.Sample | None, names: list[str]) -> int:
@@ -135,10 +105,10 @@ def show_result(result: training.StepResult, names: list[str]) -> None:
 
 
 def starting_weights(selection: Selection) -> str:
-    if selection.weights == weight_choices.RANDOM:
+    if selection.weights == catalogue.RANDOM:
         return ("The weights start random (choose trained weights in the sidebar to start from those), "
                 "so the network learns this one picture and nothing general.")
-    return (f"The weights start from the {weight_choices.LABELS[selection.weights]} weights chosen in the sidebar; "
+    return (f"The weights start from the {catalogue.LABELS[selection.weights]} weights chosen in the sidebar; "
             "steps on one picture pull them towards that picture, and Reset brings them back.")
 
 
@@ -175,14 +145,15 @@ st.caption("What one step of gradient descent does to every layer: forward, loss
 stop_if(run_problem(selection, batch=2))  # BatchNorm networks train on the picture and its mirror
 
 trainer = private_trainer(selection)
-names = weight_choices.category_names(spec, selection.weights)
-if selection.weights == weight_choices.DIGITS:
-    st.caption(weight_choices.digits_sentence(spec))
+names = catalogue.class_names(spec, selection.weights)
+if selection.weights == catalogue.DIGITS:
+    st.caption(catalogue.digits_sentence(spec))
 picture_col, settings_col = st.columns([1, 1])
 with picture_col:
     data, sample = pick_picture(spec)
-    prepared, sample = picture_or_last_good(data, sample, lambda picture: prepared_input(
-        hashlib.sha256(picture).hexdigest(), spec.id, size.height, size.width, selection.weights, picture))
+    _, sample, _, prepared = picture_or_last_good(
+        data, sample, selection, kept_key="train_picture", ask="Choose a picture to train on.",
+        carrying_on="Until there is a new picture, training goes on with the last good one.")
     st.image(prepared.shown, width=160, caption=f"What {spec.name} receives ({size.height}×{size.width}).")
     target = pick_target(spec, sample, names)
 with settings_col:

@@ -1,13 +1,13 @@
-"""Train the digit networks and write their checkpoints and reports into explorer/checkpoints.
+"""Train the digit networks and write their checkpoints and reports into explorer/weights/checkpoints.
 
     .venv/bin/python scripts/train_digits.py   # about 3 CPU minutes (one thread); byte-identical reruns
 
-- LeNet-5: scikit-learn's scanned digits (the fixed 80/20 split of explorer.digits, training part
-  only) plus digits drawn by program like canvas drawings (explorer.drawn_digits, training shapes
+- LeNet-5: scikit-learn's scanned digits (the fixed 80/20 split of explorer.inputs.scans, training part
+  only) plus digits drawn by program like canvas drawings (explorer.inputs.drawings, training shapes
   only), each batch freshly shifted, scaled, rotated, slanted and made thinner or bolder.
   It is tested on the 360 held-out scans and on drawings like the page's canvas made with
   other seeds. To see how it copes with a way of writing a digit it never saw, a twin is
-  first trained without each digit's held-out shape (explorer.drawn_digits.HELD_OUT_SHAPES)
+  first trained without each digit's held-out shape (explorer.drawings.HELD_OUT_SHAPES)
   and tested on drawings of those shapes; the shipped network then learns them too.
 - Toy networks: the ten 5×5 scoreboard digits with random noise added, tested on every digit
   with one cell flipped (a kind of damage never shown during training).
@@ -31,8 +31,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from explorer import digits, drawn_digits  # noqa: E402
-from explorer.registry import get_spec  # noqa: E402
+from explorer.core.registry import get_spec  # noqa: E402
+from explorer.inputs import datasets, drawings  # noqa: E402
+from explorer.inputs.scans import SPLIT_SEED, TEST_SHARE  # noqa: E402
+from explorer.runs.evaluation import correct_count  # noqa: E402
+from explorer.weights import digit_checkpoints  # noqa: E402
 
 SEED = 0
 LENET_EPOCHS = 30
@@ -55,9 +58,9 @@ def deterministic(seed: int) -> torch.Generator:
 
 
 def make_drawings(settings: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    style = getattr(drawn_digits.Style, settings["style"])()
-    return digits.drawing_inputs(
-        drawn_digits.drawings(settings["per_digit"], settings["seed"], style, settings["shapes"])
+    style = getattr(drawings.Style, settings["style"])()
+    return datasets.drawing_inputs(
+        drawings.drawings(settings["per_digit"], settings["seed"], style, settings["shapes"])
     )
 
 
@@ -104,15 +107,15 @@ def train_lenet(inputs: torch.Tensor, labels: torch.Tensor, generator: torch.Gen
 
 
 def score(model: torch.nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> dict:
-    correct = digits.correct_count(model, inputs, labels)
+    correct = correct_count(model, inputs, labels)
     return {"correct": correct, "count": len(labels), "accuracy": correct / len(labels)}
 
 
 def lenet5(with_drawings: bool) -> tuple[torch.nn.Module, dict]:
     """The shipped LeNet-5, and a twin trained without the held-out shapes to measure unseen shapes."""
     started = time.perf_counter()
-    train_x, train_y = digits.scan_inputs("train")
-    test_x, test_y = digits.scan_inputs("test")
+    train_x, train_y = datasets.scan_inputs("train")
+    test_x, test_y = datasets.scan_inputs("test")
     scans = len(train_y)
     page_test, new_shapes_test = make_drawings(PAGE_TEST), make_drawings(NEW_SHAPES_TEST)
     shape_experiment = None
@@ -137,9 +140,9 @@ def lenet5(with_drawings: bool) -> tuple[torch.nn.Module, dict]:
         "dataset": ("scikit-learn's 1,797 scanned handwritten digits (8×8 pixels, 17 grey levels) "
                     "and digits drawn by program like drawings on the canvas"),
         "held_out_set": f"the {held_out['count']} scanned digits kept out of training",
-        "split": {"method": "sklearn train_test_split, stratified", "test_share": digits.TEST_SHARE,
-                  "random_state": digits.SPLIT_SEED},
-        "input": "the app's own path: PNG, explorer.images.load_image, prepare(lenet5, 32, 32)",
+        "split": {"method": "sklearn train_test_split, stratified", "test_share": TEST_SHARE,
+                  "random_state": SPLIT_SEED},
+        "input": "the app's own path: PNG, explorer.inputs.images.load_image, prepare(lenet5, 32, 32)",
         "training_drawings": [TRAIN_DRAWINGS, TRAIN_HELD_OUT_SHAPES] if with_drawings else [],
         "drawn_like_the_page": {**PAGE_TEST, **score(model, *page_test)},
         "drawn_in_the_held_out_shapes": {**NEW_SHAPES_TEST, **score(model, *new_shapes_test)},
@@ -159,7 +162,7 @@ def train_toy(arch_id: str, sides: tuple[int, ...], generator: torch.Generator) 
     """Many noisy copies of the ten clean digits per step, at every input size the network takes."""
     model = get_spec(arch_id).build("cpu").train()
     optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
-    clean = {side: digits.scoreboard_inputs(arch_id, side) for side in sides}
+    clean = {side: datasets.scoreboard_inputs(arch_id, side) for side in sides}
     for _ in range(TOY_STEPS):
         loss = 0.0
         for inputs, labels in clean.values():
@@ -181,8 +184,8 @@ def toy(arch_id: str) -> tuple[torch.nn.Module, dict]:
     model = train_toy(arch_id, sides, generator)
     report = {"arch": arch_id, "input_sizes": list(sides), "clean": {}, "one_cell_flipped": {}}
     for side in sides:
-        report["clean"][str(side)] = score(model, *digits.scoreboard_inputs(arch_id, side))
-        report["one_cell_flipped"][str(side)] = score(model, *digits.scoreboard_flips(arch_id, side))
+        report["clean"][str(side)] = score(model, *datasets.scoreboard_inputs(arch_id, side))
+        report["one_cell_flipped"][str(side)] = score(model, *datasets.scoreboard_flips(arch_id, side))
     flipped = report["one_cell_flipped"][str(sides[0])]
     report.update({
         "summary": (f"reads {report['clean'][str(sides[0])]['correct']} of 10 clean scoreboard digits and "
@@ -201,18 +204,18 @@ def toy(arch_id: str) -> tuple[torch.nn.Module, dict]:
 
 
 def save(arch_id: str, model: torch.nn.Module, report: dict) -> None:
-    digits.CHECKPOINT_DIR.mkdir(exist_ok=True)
+    digit_checkpoints.CHECKPOINT_DIR.mkdir(exist_ok=True)
     # Cloned tensors, so each file holds only its own weights (never a larger shared storage).
     torch.save({key: value.detach().clone() for key, value in model.state_dict().items()},
-               digits.checkpoint_path(arch_id))
-    digits.report_path(arch_id).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+               digit_checkpoints.checkpoint_path(arch_id))
+    digit_checkpoints.report_path(arch_id).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{arch_id}: {report['summary']} ({report['training_seconds']} s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--without-drawings", action="store_true", help="LeNet-5 on scans only; print, write nothing")
-    parser.add_argument("--only", choices=sorted(digits.DIGITS_WEIGHTS_ARCHS), help="train just this network")
+    parser.add_argument("--only", choices=sorted(digit_checkpoints.DIGITS_WEIGHTS_ARCHS), help="train just this network")
     options = parser.parse_args()
     if options.without_drawings:
         _, report = lenet5(with_drawings=False)

@@ -5,7 +5,7 @@ import re
 import pytest
 import streamlit as st
 
-from explorer.registry import get_spec
+from explorer.core.registry import get_spec
 from tests.conftest import ROOT
 
 APP_SOURCE = (ROOT / "app.py").read_text()
@@ -74,11 +74,11 @@ def test_changing_architecture_resets_size_and_too_small_sizes_get_one_sentence(
 
 
 def test_changing_the_depth_runs_nothing_again(app_test, monkeypatch):
-    import pages.shared
+    import pages.caches
 
     calls = []
-    real_summarize = pages.shared.summarize
-    monkeypatch.setattr(pages.shared, "summarize", lambda *a: calls.append(a) or real_summarize(*a))
+    real_summarize = pages.caches.summarize
+    monkeypatch.setattr(pages.caches, "summarize", lambda *a: calls.append(a) or real_summarize(*a))
     st.cache_data.clear()
     at = app_test(query={"arch": "resnet34"}, page="pages/layers.py")
     assert len(calls) == 1

@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-from explorer import bench
+from explorer.cli import bench
 from explorer.__main__ import main
-from explorer.registry import get_spec
+from explorer.core.registry import get_spec
 from tests.conftest import ROOT
 
 

@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer import capture
-from explorer.registry import get_spec
-from explorer.sizes import InputSize
-from explorer.summary import summarize
+from explorer.runs import capture, outputs, predictions, views
+from explorer.core.registry import get_spec
+from explorer.core.sizes import InputSize
+from explorer.analysis.summary import summarize
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_a_container_shares_the_arrays_of_the_call_that_made_its_output(resnet18
 def test_at_most_the_first_and_the_strongest_channels_are_kept(resnet18):
     layer = next(layer for layer in capture.capture(resnet18, picture(64)).layers if layer.name == "layer4")
     assert layer.stats.channels == 512
-    expected = set(range(capture.KEPT_CHANNELS)) | set(np.argsort(-layer.channel_means)[: capture.KEPT_CHANNELS])
+    expected = set(range(outputs.KEPT_CHANNELS)) | set(np.argsort(-layer.channel_means)[: outputs.KEPT_CHANNELS])
     assert set(layer.map_channels) == expected
 
 
@@ -181,7 +181,7 @@ def test_hooks_are_removed_and_modes_restored_after_a_good_pass(resnet18):
 
 def test_a_private_view_shares_the_weights_and_keeps_its_hooks_to_itself(resnet18):
     spec = get_spec("resnet18")
-    view = capture.private_view(spec, resnet18)
+    view = views.private_view(spec, resnet18)
     shared = dict(resnet18.state_dict())
     for name, tensor in view.state_dict().items():
         assert tensor.data_ptr() == shared[name].data_ptr(), name  # the same memory, not a copy
@@ -200,7 +200,7 @@ def test_top_classes_are_softmax_over_the_weights_category_names():
     spec = get_spec("resnet18")
     logits = np.zeros(1000, dtype=np.float32)
     logits[[207, 281]] = [2.0, 1.0]
-    top = capture.top_classes(spec, logits, 5)
+    top = predictions.top_classes(spec, logits, 5)
     categories = spec.weights.IMAGENET1K_V1.meta["categories"]
     assert [name for name, _ in top[:2]] == [categories[207], categories[281]]
     denominator = np.exp(2) + np.exp(1) + 998
@@ -210,15 +210,15 @@ def test_top_classes_are_softmax_over_the_weights_category_names():
 
 def test_digit_networks_name_their_classes_by_digit():
     logits = np.arange(10, dtype=np.float32)
-    assert [name for name, _ in capture.top_classes(get_spec("lenet5"), logits, 3)] == ["9", "8", "7"]
+    assert [name for name, _ in predictions.top_classes(get_spec("lenet5"), logits, 3)] == ["9", "8", "7"]
 
 
 def test_private_views_are_reused_but_never_lent_to_two_captures_at_once():
     spec = get_spec("lenet5")
     model = spec.build().requires_grad_(False)
-    with capture._lent_view(spec, model) as first, capture._lent_view(spec, model) as second:
+    with views.lent_view(spec, model) as first, views.lent_view(spec, model) as second:
         assert first is not second  # two captures at once each hook their own tree
-    with capture._lent_view(spec, model) as again:
+    with views.lent_view(spec, model) as again:
         assert again is first or again is second  # given back, then reused: no rebuild
     x = picture(32, 1)
     one, two = capture.run_on_image(spec, model, x), capture.run_on_image(spec, model, x)

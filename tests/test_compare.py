@@ -6,11 +6,12 @@ import math
 import pytest
 from torch import nn
 
-from explorer import param_charts as charts
-from explorer.compare import compare_architectures
-from explorer.registry import ARCHITECTURES, get_spec
-from explorer.sizes import InputSize
-from explorer.summary import build_meta_model, summarize
+from explorer.analysis.compare import compare_architectures
+from explorer.analysis.summary import summarize
+from explorer.core.registry import ARCHITECTURES, get_spec
+from explorer.core.sizes import InputSize
+from explorer.core.meta import build_meta_model
+from explorer.figures import parameters as charts
 from tests.test_params import chart_specs
 
 WITH_WEIGHTS = [spec for spec in ARCHITECTURES if spec.weights is not None]

@@ -8,11 +8,12 @@ import re
 
 import pytest
 
-from explorer.diagram import Diagram, build_diagram
-from explorer.diagram_dot import render_svg, to_dot
-from explorer.registry import ARCHITECTURES, get_spec
-from explorer.sizes import InputSize
-from explorer.summary import build_meta_model, summarize
+from explorer.analysis.diagram import Diagram, build_diagram
+from explorer.analysis.summary import summarize
+from explorer.core.registry import ARCHITECTURES, get_spec
+from explorer.core.sizes import InputSize
+from explorer.core.meta import build_meta_model
+from explorer.figures.diagram import render_svg, to_dot
 
 
 def default_size(arch_id: str) -> InputSize:
@@ -147,7 +148,7 @@ def test_dot_links_every_module_node_and_renders_to_svg():
 
 
 def test_a_size_the_network_cannot_take_is_one_sentence():
-    from explorer.errors import UserError
+    from explorer.core.errors import UserError
 
     with pytest.raises(UserError, match=r"^AlexNet .*\.$"):
         build_diagram("alexnet", InputSize(40, 40, 1))

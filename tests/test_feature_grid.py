@@ -5,9 +5,10 @@ import plotly.colors
 import pytest
 import torch
 
-from explorer import capture, feature_grid
-from explorer.registry import get_spec
-from explorer.summary import build_meta_model
+from explorer.figures import feature_maps
+from explorer.runs import capture, outputs
+from explorer.core.registry import get_spec
+from explorer.core.meta import build_meta_model
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
@@ -15,17 +16,17 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
 
 
 def test_colour_tables_run_from_plotlys_first_to_its_last_colour():
-    viridis = feature_grid.colour_table("Viridis")
+    viridis = feature_maps.colour_table("Viridis")
     assert viridis.shape == (256, 3)
     assert tuple(viridis[0]) == hex_rgb(plotly.colors.sequential.Viridis[0])  # #440154
     assert tuple(viridis[-1]) == hex_rgb(plotly.colors.sequential.Viridis[-1])  # #fde725
-    grey = feature_grid.colour_table("Grey")
+    grey = feature_maps.colour_table("Grey")
     assert tuple(grey[0]) == (0, 0, 0) and tuple(grey[255]) == (255, 255, 255) and tuple(grey[128]) == (128, 128, 128)
 
 
 def test_grid_lays_64_tiles_out_eight_by_eight_with_white_gaps():
     maps = np.random.default_rng(0).normal(size=(64, 7, 7)).astype(np.float32)
-    grid = feature_grid.channel_grid(maps, "Grey", per_channel=True, width=720, gap=2)
+    grid = feature_maps.channel_grid(maps, "Grey", per_channel=True, width=720, gap=2)
     # 8 columns of 7 pixels: scale round((720 − 14) / 56) = 13, so 8 × 91 + 7 × 2 = 742 pixels wide.
     assert grid.shape == (742, 742, 3)
     assert (grid[91:93, :] == 255).all() and (grid[:, 91:93] == 255).all()
@@ -33,7 +34,7 @@ def test_grid_lays_64_tiles_out_eight_by_eight_with_white_gaps():
 
 def test_each_channel_on_its_own_scale_spans_black_to_white():
     maps = np.stack([np.arange(4, dtype=np.float32).reshape(2, 2), 100 + np.arange(4, dtype=np.float32).reshape(2, 2)])
-    grid = feature_grid.channel_grid(maps, "Grey", per_channel=True, width=4, gap=1)
+    grid = feature_maps.channel_grid(maps, "Grey", per_channel=True, width=4, gap=1)
     # Two 2×2 tiles in one row (scale 1): each tile's own min is black and max is white.
     assert grid.shape == (2, 5, 3)
     assert tuple(grid[0, 0]) == (0, 0, 0) and tuple(grid[1, 1]) == (255, 255, 255)
@@ -42,15 +43,15 @@ def test_each_channel_on_its_own_scale_spans_black_to_white():
 
 def test_one_scale_for_the_whole_layer_keeps_weak_channels_dark():
     maps = np.stack([np.full((2, 2), 1.0, np.float32), np.full((2, 2), 3.0, np.float32)])
-    colours = feature_grid.to_colours(maps, "Grey", per_channel=False, layer_range=(-1.0, 3.0))
+    colours = feature_maps.to_colours(maps, "Grey", per_channel=False, layer_range=(-1.0, 3.0))
     # 1 is halfway from −1 to 3: grey 127.5 rounds to 128; 3 is the top of the scale.
     assert tuple(colours[0, 0, 0]) == (128, 128, 128) and tuple(colours[1, 0, 0]) == (255, 255, 255)
 
 
 def test_the_diverging_map_puts_zero_at_its_white_middle():
     maps = np.array([[[-2.0, 0.0, 1.0]]], dtype=np.float32)
-    colours = feature_grid.to_colours(maps, "Red–blue (zero is white)", per_channel=True)
-    table = feature_grid.colour_table("Red–blue (zero is white)")
+    colours = feature_maps.to_colours(maps, "Red–blue (zero is white)", per_channel=True)
+    table = feature_maps.colour_table("Red–blue (zero is white)")
     # Range is ±2: −2 → index 0, 0 → 127.5 + 0.5 → 128, 1 → 191.25 + 0.5 → 191.
     assert tuple(colours[0, 0, 0]) == tuple(table[0])
     assert tuple(colours[0, 0, 1]) == tuple(table[128])
@@ -59,8 +60,8 @@ def test_the_diverging_map_puts_zero_at_its_white_middle():
 
 
 def test_a_flat_channel_does_not_divide_by_zero():
-    colours = feature_grid.to_colours(np.zeros((1, 3, 3), np.float32), "Viridis", per_channel=True)
-    assert (colours == feature_grid.colour_table("Viridis")[0]).all()
+    colours = feature_maps.to_colours(np.zeros((1, 3, 3), np.float32), "Viridis", per_channel=True)
+    assert (colours == feature_maps.colour_table("Viridis")[0]).all()
 
 
 @pytest.fixture(scope="module")
@@ -76,16 +77,16 @@ def vgg11_capture():
 def test_vgg_stages_are_the_last_layer_at_each_map_size(vgg11_capture):
     # VGG-11's features at 32×32: conv-relu at 32, pool then conv-relu at 16, pool then two
     # conv-relus at 8, 4 and 2; the last pool gives 1×1 (no picture) and avgpool spreads it to 7×7.
-    names = [layer.name for layer in feature_grid.stage_layers(vgg11_capture)]
+    names = [layer.name for layer in feature_maps.stage_layers(vgg11_capture)]
     assert names == ["features.1", "features.4", "features.9", "features.14", "features.19", "avgpool"]
 
 
 def test_resnet_stages_are_its_top_level_parts():
     torch.manual_seed(0)
     result = capture.capture(get_spec("resnet18").build(), torch.randn(1, 3, 64, 64))
-    names = [layer.name for layer in feature_grid.stage_layers(result)]
+    names = [layer.name for layer in feature_maps.stage_layers(result)]
     assert names == ["relu", "layer1", "layer2", "layer3", "layer4"]  # 32, 16, 8, 4, 2 pixels; avgpool is 1×1
-    strip = feature_grid.path_strip(result, np.zeros((64, 64, 3), np.uint8), height=50)
+    strip = feature_maps.path_strip(result, np.zeros((64, 64, 3), np.uint8), height=50)
     assert strip.shape[0] == 50 + 18 and strip.dtype == np.uint8
 
 
@@ -93,7 +94,7 @@ def test_the_heatmap_shows_one_channels_values_on_the_original_pixel_grid():
     torch.manual_seed(0)
     result = capture.capture(get_spec("resnet18").build(), torch.randn(1, 3, 160, 160))
     conv1 = result.layers[0]  # 80×80, kept averaged over 2×2 blocks
-    figure = feature_grid.channel_heatmap(conv1, 5, "Viridis")
+    figure = feature_maps.channel_heatmap(conv1, 5, "Viridis")
     heat = figure.data[0]
     np.testing.assert_array_equal(np.asarray(heat.z), conv1.channel_maps([5])[0])
     assert list(heat.x[:3]) == [0.5, 2.5, 4.5]  # block centres in the 80-pixel map
@@ -101,8 +102,8 @@ def test_the_heatmap_shows_one_channels_values_on_the_original_pixel_grid():
 
 
 def test_fully_connected_bars_and_probabilities():
-    layer = capture.LayerOutput(0, "fc", "Linear", 1, (1, 3), None, vector=np.array([1.0, -2.0, 0.5], np.float32))
-    bars = feature_grid.vector_chart(layer).data[0]
+    layer = outputs.LayerOutput(0, "fc", "Linear", 1, (1, 3), None, vector=np.array([1.0, -2.0, 0.5], np.float32))
+    bars = feature_maps.vector_chart(layer).data[0]
     assert list(bars.y) == [1.0, -2.0, 0.5]
-    chart = feature_grid.probability_chart([("cat", 0.7), ("dog", 0.2)], "top")
+    chart = feature_maps.probability_chart([("cat", 0.7), ("dog", 0.2)], "top")
     assert list(chart.data[0].y) == ["dog", "cat"]  # the most probable drawn on top

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer import capture
-from explorer.registry import get_spec
+from explorer.runs import capture
+from explorer.core.registry import get_spec
 
 PAGE = "pages/feature_maps.py"
 

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.errors import UserError
-from explorer.handconv import (
+from explorer.core.errors import UserError
+from explorer.handconv.convolution import (
     ConvSettings,
     HandArithmeticMismatch,
     check_against_torch,
@@ -29,22 +29,22 @@ from explorer.handconv import (
     fmt,
     fmt_factor,
 )
-from explorer.handconv_inputs import (
-    DIGITS,
+from explorer.handconv.counting import compare_parameters
+from explorer.handconv.inputs import (
     digit_grid,
     filter_preset,
     photo_patch,
     resize_keeping_centre,
 )
-from explorer.handconv_pool import (
+from explorer.handconv.pooling import (
     PoolSettings,
-    compare_parameters,
     pool_by_hand,
     pool_output_size,
     pool_problem,
     pool_size_formula,
     relu_by_hand,
 )
+from explorer.inputs.scoreboard import DIGITS
 from tests.conftest import ROOT
 
 LAB_ZERO = [

@@ -1,7 +1,7 @@
 """A classroom as a fuzzer: every hostile file, link and command line gets one plain sentence, and the app keeps going.
 
 Each file is made here, byte by byte, and checked three ways: by the library
-(``explorer.images``: a ``UserError`` with one sentence, or a valid picture), on
+(``explorer.inputs.images``: a ``UserError`` with one sentence, or a valid picture), on
 the Feature maps and Training step pages (AppTest: one sentence, no exception,
 and the page works again with the next picture), and, where a file name or a
 number can come from a shell, through the command line (exit 2, one line).
@@ -22,10 +22,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from explorer import images, training
+from explorer.inputs import images
+from explorer.runs import training
 from explorer.__main__ import main as cli_main
-from explorer.errors import UserError
-from explorer.registry import get_spec
+from explorer.core.errors import UserError
+from explorer.core.limits import UPLOAD_BYTES
+from explorer.core.registry import get_spec
 from tests.conftest import ROOT
 
 # Words of raw library errors that must never reach a person as they are.
@@ -115,7 +117,7 @@ def strip_png() -> bytes:
 
 def over_the_limit() -> bytes:
     # A real PNG at the front, so only its size can be the reason to refuse it.
-    return small_png() + b"\x00" * (images.MAX_FILE_BYTES + 1)
+    return small_png() + b"\x00" * (UPLOAD_BYTES + 1)
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def decoded_sizes(monkeypatch) -> list[tuple[int, int]]:
 
 
 def test_a_48_megapixel_jpeg_is_never_decoded_at_full_size(phone_photo, decoded_sizes):
-    assert len(phone_photo) < images.MAX_FILE_BYTES
+    assert len(phone_photo) < UPLOAD_BYTES
     loaded = images.load_image(phone_photo)
     assert loaded.original_size == (8000, 6000)
     assert decoded_sizes, "nothing was decoded"
@@ -247,7 +249,7 @@ def test_the_server_config_keeps_xsrf_on_limits_uploads_like_the_library_and_sen
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableXsrfProtection"] is True
     # Streamlit's maxUploadSize is in megabytes of 1024 × 1024 bytes.
-    assert config["server"]["maxUploadSize"] * 1024 * 1024 == images.MAX_FILE_BYTES
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == UPLOAD_BYTES
     assert config["browser"]["gatherUsageStats"] is False
 
 

@@ -9,10 +9,11 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer import images, samples
-from explorer.errors import UserError
-from explorer.handconv_inputs import DIGITS
-from explorer.registry import get_spec
+from explorer.inputs import images, samples
+from explorer.weights import catalogue
+from explorer.core.errors import UserError
+from explorer.inputs.scoreboard import DIGITS
+from explorer.core.registry import get_spec
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -106,8 +107,8 @@ def test_greyscale_is_copied_into_three_equal_channels_for_colour_networks():
     prepared = images.prepare(loaded, get_spec("resnet18"), 224, 224)
     assert prepared.tensor.shape == (1, 3, 224, 224)
     # Undo the per-channel normalisation: the three channels must carry the same picture.
-    mean = torch.tensor(images.IMAGENET_MEAN).view(3, 1, 1)
-    std = torch.tensor(images.IMAGENET_STD).view(3, 1, 1)
+    mean = torch.tensor(catalogue.IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(catalogue.IMAGENET_STD).view(3, 1, 1)
     raw = prepared.tensor[0] * std + mean
     assert torch.allclose(raw[0], raw[1], atol=1e-5) and torch.allclose(raw[1], raw[2], atol=1e-5)
     assert any("red, green and blue" in step for step in prepared.steps)
@@ -215,7 +216,7 @@ def test_a_scoreboard_digit_reaches_the_toy_network_cell_for_cell(digit):
 def test_handwritten_digits_are_scikit_learns_held_out_scans():
     from sklearn.datasets import load_digits
 
-    from explorer.digits import scan_split
+    from explorer.inputs.scans import scan_split
 
     digits = load_digits()
     held_out = scan_split()["test"]

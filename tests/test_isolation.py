@@ -13,7 +13,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from pages.shared import shared_model
+from pages.caches import shared_model
 
 ARCH, SIDE = "resnet18", "64"
 

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from explorer import memory
+from explorer.core import memory
 
 
 def _resident_mb() -> float:

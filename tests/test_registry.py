@@ -6,10 +6,11 @@ import sys
 import pytest
 import torch
 
-from explorer.errors import UserError
-from explorer.registry import ARCH_IDS, ARCHITECTURES, get_spec
-from explorer.sizes import InputSize
-from explorer.summary import build_meta_model, summarize
+from explorer.core.errors import UserError
+from explorer.core.registry import ARCH_IDS, ARCHITECTURES, get_spec
+from explorer.core.sizes import InputSize
+from explorer.analysis.summary import summarize
+from explorer.core.meta import build_meta_model
 from tests.conftest import ROOT
 
 LAB_ORDER = [
@@ -119,8 +120,8 @@ def test_unknown_architecture_is_a_user_error():
 
 def test_explorer_imports_without_streamlit():
     code = (
-        "import sys, explorer, explorer.registry, explorer.summary, explorer.sizes, explorer.source, "
-        "explorer.devices, explorer.__main__\n"
+        "import sys, explorer, explorer.core.registry, explorer.analysis.summary, explorer.core.sizes, "
+        "explorer.analysis.source, explorer.core.devices, explorer.__main__\n"
         "import pkgutil, importlib\n"
         "for info in pkgutil.walk_packages(explorer.__path__, 'explorer.'):\n"
         "    importlib.import_module(info.name)\n"

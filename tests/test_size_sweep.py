@@ -18,11 +18,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from explorer import capture
-from explorer.errors import UserError
-from explorer.registry import ARCHITECTURES, ArchSpec, get_spec
-from explorer.sizes import MAX_SIDE, InputSize, parse_input_size, size_problem
-from explorer.summary import MEMORY_BUDGET_BYTES, build_meta_model, format_bytes, memory_refusal, summarize
+from explorer.analysis.memory_estimate import memory_refusal
+from explorer.analysis.summary import summarize
+from explorer.core.errors import UserError
+from explorer.core.limits import REQUEST_MEMORY_BYTES
+from explorer.core.memory import format_bytes
+from explorer.core.meta import build_meta_model
+from explorer.core.registry import ARCHITECTURES, ArchSpec, get_spec
+from explorer.core.sizes import MAX_SIDE, InputSize, parse_input_size, size_problem
+from explorer.runs import capture
 
 TORCH_FRAGMENTS = (
     "Calculated output size", "mat1 and mat2", "Kernel size can't", "Output size is too small",
@@ -125,7 +129,7 @@ def test_the_largest_size_runs_on_shapes_or_is_refused_over_the_memory_budget_wi
     size = InputSize(largest, largest)
     totals = summarize(spec.id, size).totals  # the same shape-only pass, at MAX_SIDE
     refusal = memory_refusal(spec, size, totals)
-    if totals.estimated_bytes > MEMORY_BUDGET_BYTES:
+    if totals.estimated_bytes > REQUEST_MEMORY_BYTES:
         assert refusal is not None and format_bytes(totals.estimated_bytes) in refusal
         assert refusal.endswith("choose a smaller input size.") and spec.name in refusal
         assert_plain(refusal)
@@ -142,7 +146,7 @@ def test_the_budget_refuses_some_sizes_the_ui_offers():
     # 1024×1024: its first convolution's output alone is 64 × 1024 × 1024 float32 = 268 MB, counted
     # once for the forward and once for the backward pass; fifteen more convolutions follow.
     totals = summarize("vgg19_bn", InputSize(MAX_SIDE, MAX_SIDE)).totals
-    assert totals.estimated_bytes > MEMORY_BUDGET_BYTES
+    assert totals.estimated_bytes > REQUEST_MEMORY_BYTES
     assert totals.forward_backward_bytes > 2 * 64 * MAX_SIDE * MAX_SIDE * 4
 
 
@@ -182,7 +186,7 @@ def test_real_cpu_passes_agree_at_the_edges(arch_id, below, edge, above):
 
 
 def test_a_page_refuses_a_request_over_the_budget_before_building_or_running_anything(app_test, monkeypatch):
-    from explorer import registry
+    from explorer.core import registry
 
     built, captured = [], []
     real_build, real_capture = registry.ArchSpec.build, capture.run_on_image
@@ -203,7 +207,7 @@ def test_no_summarised_model_outlives_its_table(monkeypatch):
 
     import torchinfo.torchinfo
 
-    from explorer import summary
+    from explorer.analysis import summary
 
     built = []
     real_build = summary.build_meta_model

@@ -3,9 +3,12 @@
 import pytest
 import torchinfo
 
-from explorer.registry import get_spec
-from explorer.sizes import InputSize
-from explorer.summary import MEMORY_BUDGET_BYTES, build_meta_model, memory_warning, summarize, to_json
+from explorer.core.registry import get_spec
+from explorer.core.sizes import InputSize
+from explorer.analysis.memory_estimate import memory_warning
+from explorer.analysis.summary import summarize, to_json
+from explorer.core.limits import REQUEST_MEMORY_BYTES
+from explorer.core.meta import build_meta_model
 
 
 def test_rows_carry_dotted_names_and_every_call():
@@ -80,7 +83,7 @@ def test_memory_warning_only_beyond_the_budget():
     spec = get_spec("vgg19")
     big = InputSize(1024, 1024, batch=8)
     totals = summarize("vgg19", big).totals
-    assert totals.estimated_bytes > MEMORY_BUDGET_BYTES
+    assert totals.estimated_bytes > REQUEST_MEMORY_BYTES
     warning = memory_warning(spec, big, totals)
     assert warning and "VGG-19" in warning and "GB" in warning
     small = InputSize(224, 224)

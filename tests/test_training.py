@@ -7,12 +7,13 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from explorer import samples
+from explorer.inputs import samples
 from explorer.__main__ import main as cli
-from explorer.errors import UserError
-from explorer.images import load_image, prepare
-from explorer.registry import get_spec
-from explorer.training import Diverged, Trainer
+from explorer.core.errors import UserError
+from explorer.inputs.images import load_image, prepare
+from explorer.core.registry import get_spec
+from explorer.runs.step_result import Diverged
+from explorer.runs.training import Trainer
 
 # (architecture, input side, learning rate): rates a student would sensibly try for each.
 LEARNING = [("toy_conv", 5, 0.1), ("lenet5", 32, 0.1), ("resnet18", 64, 0.001)]
@@ -231,7 +232,7 @@ def test_a_new_architecture_in_the_sidebar_replaces_the_private_copy(app_test):
 
 
 def test_probability_chart_shows_the_target_beside_the_top_classes():
-    from explorer.training_charts import probability_chart
+    from explorer.figures.training import probability_chart
 
     spec, source, image = source_and_input("lenet5", 32)
     result = Trainer(spec, source).take_steps(image, target=6)[0]

@@ -21,17 +21,20 @@ import pytest
 import torch
 import torchvision
 
-from explorer import capture, images, samples, state_dicts, weights
 from explorer.__main__ import main
-from explorer.errors import UserError
-from explorer.registry import ARCHITECTURES, get_spec
+from explorer.core.errors import UserError
+from explorer.core.limits import UPLOAD_BYTES
+from explorer.core.registry import ARCHITECTURES, get_spec
+from explorer.inputs import images, samples
+from explorer.runs import predictions
+from explorer.weights import catalogue, hub, loading, uploads
 
 FEATURE_MAPS = "pages/feature_maps.py"
 FAST_INIT = {"inception_v3": {"init_weights": False}}
 
 
 @pytest.fixture
-def hub(tmp_path, monkeypatch):
+def hub_dir(tmp_path, monkeypatch):
     """An empty torch.hub cache of this test's own (TORCH_HOME and torch.hub.set_dir both point at it)."""
     home = tmp_path / "torch_home"
     monkeypatch.setenv("TORCH_HOME", str(home))
@@ -53,7 +56,7 @@ def fake_imagenet_checkpoint(hub_dir: Path, arch_id: str, seed: int = 0) -> dict
 
 
 def clear_model_cache() -> None:
-    from pages.shared import shared_model
+    from pages.caches import shared_model
 
     shared_model.clear()  # st.cache_resource outlives one AppTest: start from what this test wrote
 
@@ -62,40 +65,40 @@ def clear_model_cache() -> None:
 
 
 def test_choices_follow_torchvision_enums_and_the_digit_checkpoints():
-    from explorer.digits import DIGITS_WEIGHTS_ARCHS
+    from explorer.weights.digit_checkpoints import DIGITS_WEIGHTS_ARCHS
 
     for spec in ARCHITECTURES:
-        found = weights.choices(spec)
+        found = catalogue.choices(spec)
         assert found[0] == "random" and found[-1] == "upload"
         members = spec.weights.__members__ if spec.weights else {}
         assert ("imagenet" in found) == ("IMAGENET1K_V1" in members), spec.id
         assert ("imagenet_v2" in found) == ("IMAGENET1K_V2" in members), spec.id
         assert ("digits" in found) == (spec.id in DIGITS_WEIGHTS_ARCHS), spec.id
     # Spot checks written out by hand: ResNet-50 has V2 in torchvision, ResNet-18 and VGG-16 do not.
-    assert weights.choices(get_spec("resnet50"), upload=False) == ["random", "imagenet", "imagenet_v2"]
-    assert weights.choices(get_spec("resnet18"), upload=False) == ["random", "imagenet"]
-    assert weights.choices(get_spec("lenet5"), upload=False) == ["random", "digits"]
+    assert catalogue.choices(get_spec("resnet50"), upload=False) == ["random", "imagenet", "imagenet_v2"]
+    assert catalogue.choices(get_spec("resnet18"), upload=False) == ["random", "imagenet"]
+    assert catalogue.choices(get_spec("lenet5"), upload=False) == ["random", "digits"]
 
 
 def test_a_choice_the_network_lacks_is_one_sentence():
     with pytest.raises(UserError, match=r"^ResNet-18 has no ImageNet \(torchvision V2\) weights; choose one of: random, imagenet"):
-        weights.check_choice(get_spec("resnet18"), "imagenet_v2")
+        catalogue.check_choice(get_spec("resnet18"), "imagenet_v2")
 
 
-def test_checkpoint_is_described_from_metadata_alone(hub):
-    found = weights.checkpoint(get_spec("resnet18"), "imagenet")
+def test_checkpoint_is_described_from_metadata_alone(hub_dir):
+    found = hub.checkpoint(get_spec("resnet18"), "imagenet")
     assert found.url == "https://download.pytorch.org/models/resnet18-f37072fd.pth"
-    assert found.path == hub / "resnet18-f37072fd.pth"
+    assert found.path == hub_dir / "resnet18-f37072fd.pth"
     assert found.megabytes == pytest.approx(44.661) and found.hash_prefix == "f37072fd"
-    assert not found.cached and weights.needs_download(get_spec("resnet18"), "imagenet")
-    assert weights.checkpoint(get_spec("resnet18"), "random") is None
+    assert not found.cached and hub.needs_download(get_spec("resnet18"), "imagenet")
+    assert hub.checkpoint(get_spec("resnet18"), "random") is None
 
 
 def test_category_names_follow_the_weights():
     resnet = get_spec("resnet50")
     v2 = torchvision.models.ResNet50_Weights.IMAGENET1K_V2.meta["categories"]
-    assert weights.category_names(resnet, "imagenet_v2") == v2 and v2[281] == "tabby"
-    assert weights.category_names(get_spec("lenet5"), "digits") == [str(d) for d in range(10)]
+    assert catalogue.class_names(resnet, "imagenet_v2") == v2 and v2[281] == "tabby"
+    assert catalogue.class_names(get_spec("lenet5"), "digits") == [str(d) for d in range(10)]
 
 
 # -- preprocessing ------------------------------------------------------------------------------------
@@ -106,7 +109,7 @@ def test_preprocessing_at_the_usual_size_is_torchvisions_own_transforms(arch_id,
     spec = get_spec(arch_id)
     loaded = images.load_image(samples.sample_bytes("chelsea"))
     ours = images.prepare(loaded, spec, 224, 224, choice).tensor[0]
-    reference = weights.torchvision_weights(spec, choice).transforms()(loaded.image)
+    reference = catalogue.torchvision_weights(spec, choice).transforms()(loaded.image)
     assert ours.shape == reference.shape == (3, 224, 224)
     assert torch.allclose(ours, reference, atol=2e-2)  # the resize may round a pixel's edge differently
     assert (ours - reference).abs().mean() < 1e-3
@@ -121,13 +124,13 @@ def test_resnet50_v2_crops_from_232_and_v1_from_256():
     assert "shorter side is 128 pixels" in images.prepare(loaded, spec, 112, 112, "imagenet").steps[0]
 
 
-def test_inception_scaling_matches_torchvisions_transform_input(hub):
+def test_inception_scaling_matches_torchvisions_transform_input(hub_dir):
     """Our −1…1 preprocessing into the registry's network equals torchvision's own loaded Inception v3.
 
     At 96×96 rather than 299 to keep the test quick: torchvision's preset class with the
     same resize ratio (342/299) is the reference preprocessing.
     """
-    fake_imagenet_checkpoint(hub, "inception_v3")
+    fake_imagenet_checkpoint(hub_dir, "inception_v3")
     spec = get_spec("inception_v3")
     loaded = images.load_image(samples.sample_bytes("coffee"))
     member = torchvision.models.Inception_V3_Weights.IMAGENET1K_V1
@@ -136,17 +139,17 @@ def test_inception_scaling_matches_torchvisions_transform_input(hub):
     preset = type(member.transforms())(crop_size=96, resize_size=round(96 * 342 / 299))
     with torch.no_grad():
         expected = reference(preset(loaded.image).unsqueeze(0))
-        ours = weights.build(spec, "imagenet")(images.prepare(loaded, spec, 96, 96, "imagenet").tensor)
+        ours = loading.build(spec, "imagenet")(images.prepare(loaded, spec, 96, 96, "imagenet").tensor)
     assert torch.allclose(ours, expected, atol=1e-3, rtol=1e-3)
 
 
 # -- loading from torch.hub's cache (offline) ----------------------------------------------------------
 
 
-def test_imagenet_weights_load_from_the_hub_cache_like_torchvisions_own_builder(hub):
-    state = fake_imagenet_checkpoint(hub, "resnet18")
+def test_imagenet_weights_load_from_the_hub_cache_like_torchvisions_own_builder(hub_dir):
+    state = fake_imagenet_checkpoint(hub_dir, "resnet18")
     spec = get_spec("resnet18")
-    ours = weights.build(spec, "imagenet")
+    ours = loading.build(spec, "imagenet")
     for key, tensor in ours.state_dict().items():
         assert torch.equal(tensor, state[key]), key
     reference = torchvision.models.resnet18(weights="IMAGENET1K_V1").eval()  # torchvision's path, same file
@@ -155,17 +158,17 @@ def test_imagenet_weights_load_from_the_hub_cache_like_torchvisions_own_builder(
         assert torch.equal(ours(x), reference(x))
 
 
-def test_a_missing_or_damaged_cached_file_falls_back_in_one_sentence(hub):
+def test_a_missing_or_damaged_cached_file_falls_back_in_one_sentence(hub_dir):
     spec = get_spec("resnet18")
-    with pytest.raises(weights.WeightsUnavailable, match="not downloaded yet"):
-        weights.build(spec, "imagenet")
-    hub.mkdir(parents=True)
-    (hub / "resnet18-f37072fd.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(weights.WeightsUnavailable, match="could not be read"):
-        weights.build(spec, "imagenet")
-    torch.save(get_spec("resnet34").build().state_dict(), hub / "resnet18-f37072fd.pth")
-    with pytest.raises(weights.WeightsUnavailable, match="do not fit ResNet-18"):
-        weights.build(spec, "imagenet")
+    with pytest.raises(catalogue.WeightsUnavailable, match="not downloaded yet"):
+        loading.build(spec, "imagenet")
+    hub_dir.mkdir(parents=True)
+    (hub_dir / "resnet18-f37072fd.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(catalogue.WeightsUnavailable, match="could not be read"):
+        loading.build(spec, "imagenet")
+    torch.save(get_spec("resnet34").build().state_dict(), hub_dir / "resnet18-f37072fd.pth")
+    with pytest.raises(catalogue.WeightsUnavailable, match="do not fit ResNet-18"):
+        loading.build(spec, "imagenet")
 
 
 # -- downloads ----------------------------------------------------------------------------------------
@@ -209,33 +212,33 @@ def closed_port() -> int:
         return sock.getsockname()[1]  # closed again on leaving: nobody listens there
 
 
-def test_a_download_arrives_whole_with_progress_and_a_checked_hash(hub, local_server):
+def test_a_download_arrives_whole_with_progress_and_a_checked_hash(hub_dir, local_server):
     body = bytes(range(256)) * 9000  # 2.3 MB: three pieces
     name = f"tiny-{hashlib.sha256(body).hexdigest()[:8]}.pth"
-    found = weights.Checkpoint(url=f"{local_server(body)}/models/{name}", megabytes=len(body) / 2**20)
+    found = hub.Checkpoint(url=f"{local_server(body)}/models/{name}", megabytes=len(body) / 2**20)
     seen = []
-    path = weights.download(get_spec("resnet18"), found, lambda done, total: seen.append((done, total)))
-    assert path == hub / name and path.read_bytes() == body
+    path = hub.download(get_spec("resnet18"), found, lambda done, total: seen.append((done, total)))
+    assert path == hub_dir / name and path.read_bytes() == body
     assert seen[-1] == (len(body), len(body)) and len(seen) == 3
-    assert [p.name for p in hub.iterdir()] == [name]  # no temporary file left behind
+    assert [p.name for p in hub_dir.iterdir()] == [name]  # no temporary file left behind
 
 
 @pytest.mark.parametrize("case", ["bad hash", "interrupted"])
-def test_a_bad_or_cut_download_leaves_nothing_in_the_cache(hub, local_server, case):
+def test_a_bad_or_cut_download_leaves_nothing_in_the_cache(hub_dir, local_server, case):
     body = b"x" * 5000
     promised = 9000 if case == "interrupted" else None
-    found = weights.Checkpoint(url=f"{local_server(body, promised)}/resnet18-f37072fd.pth", megabytes=0.01)
-    with pytest.raises(weights.WeightsUnavailable) as raised:
-        weights.download(get_spec("resnet18"), found)
+    found = hub.Checkpoint(url=f"{local_server(body, promised)}/resnet18-f37072fd.pth", megabytes=0.01)
+    with pytest.raises(catalogue.WeightsUnavailable) as raised:
+        hub.download(get_spec("resnet18"), found)
     words = "does not match torchvision's checksum" if case == "bad hash" else "stopped after 5,000 of 9,000 bytes"
     assert words in str(raised.value) and str(raised.value).endswith("so it keeps random weights.")
-    assert list(hub.iterdir()) == []
+    assert list(hub_dir.iterdir()) == []
 
 
-def test_nobody_listening_is_one_sentence_not_a_hang(hub):
-    found = weights.Checkpoint(url=f"http://127.0.0.1:{closed_port()}/resnet18-f37072fd.pth", megabytes=44.661)
-    with pytest.raises(weights.WeightsUnavailable, match=r"^The ImageNet weights for ResNet-18 could not be downloaded \(127\.0\.0\.1 refused"):
-        weights.download(get_spec("resnet18"), found)
+def test_nobody_listening_is_one_sentence_not_a_hang(hub_dir):
+    found = hub.Checkpoint(url=f"http://127.0.0.1:{closed_port()}/resnet18-f37072fd.pth", megabytes=44.661)
+    with pytest.raises(catalogue.WeightsUnavailable, match=r"^The ImageNet weights for ResNet-18 could not be downloaded \(127\.0\.0\.1 refused"):
+        hub.download(get_spec("resnet18"), found)
     assert not found.cached
 
 
@@ -243,11 +246,11 @@ def offline(url, timeout):
     raise urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution"))
 
 
-def test_offline_names_the_host(hub, monkeypatch):
-    monkeypatch.setattr(weights, "_open_url", offline)
+def test_offline_names_the_host(hub_dir, monkeypatch):
+    monkeypatch.setattr(hub, "_open_url", offline)
     spec = get_spec("resnet18")
-    with pytest.raises(weights.WeightsUnavailable, match="cannot reach download.pytorch.org; it may be offline"):
-        weights.download(spec, weights.checkpoint(spec, "imagenet"))
+    with pytest.raises(catalogue.WeightsUnavailable, match="cannot reach download.pytorch.org; it may be offline"):
+        hub.download(spec, hub.checkpoint(spec, "imagenet"))
 
 
 # -- uploaded state dicts ---------------------------------------------------------------------------------
@@ -273,18 +276,18 @@ def test_a_malicious_pickle_is_refused_and_its_code_never_runs(tmp_path):
     marker = tmp_path / "marker"
     data = saved({"conv1.weight": torch.zeros(1), "payload": _Evil(marker)})
     with pytest.raises(UserError, match="contains code, which is never run"):
-        state_dicts.read(data)
+        uploads.read(data)
     assert not marker.exists()
     # The file really is hostile: a full unpickle, which the app never does, runs its code.
     torch.load(io.BytesIO(data), weights_only=False)
     assert marker.exists()
     marker.unlink()
     with pytest.raises(UserError):
-        state_dicts.load(get_spec("lenet5"), data)
+        uploads.load(get_spec("lenet5"), data)
     assert not marker.exists()
     plain = tmp_path / "plain"
     with pytest.raises(UserError):
-        state_dicts.read(pickle.dumps(_Evil(plain)))  # a bare pickle, not torch's zip format
+        uploads.read(pickle.dumps(_Evil(plain)))  # a bare pickle, not torch's zip format
     assert not plain.exists()
 
 
@@ -294,10 +297,10 @@ def test_a_fitting_state_dict_loads_also_wrapped_and_in_half_precision():
     state = spec.build().state_dict()
     x = torch.rand(1, 1, 32, 32)
     for data in (saved(state), saved({"state_dict": state, "epoch": 3}), saved({"model": state})):
-        model = state_dicts.load(spec, data)
+        model = uploads.load(spec, data)
         for key, tensor in model.state_dict().items():
             assert torch.equal(tensor, state[key]), key
-    half = state_dicts.load(spec, saved({k: v.half() for k, v in state.items()}))
+    half = uploads.load(spec, saved({k: v.half() for k, v in state.items()}))
     assert all(p.dtype == torch.float32 for p in half.parameters())
     with torch.no_grad():
         half(x)  # a float32 picture goes through
@@ -311,8 +314,8 @@ def test_missing_unexpected_and_misshapen_keys_are_listed():
     state.pop(missing)
     state[misshapen] = torch.zeros(3, 3)
     state["extra.weight"] = torch.zeros(2)
-    with pytest.raises(state_dicts.StateDictMismatch) as raised:
-        state_dicts.load(spec, saved(state))
+    with pytest.raises(uploads.StateDictMismatch) as raised:
+        uploads.load(spec, saved(state))
     assert str(raised.value) == (
         "These weights do not fit LeNet-5: 1 of LeNet-5's tensors are missing, 1 tensors in the file have no place "
         "in it, 1 have the wrong shape; they were not loaded, so it keeps random weights."
@@ -326,16 +329,16 @@ def test_missing_unexpected_and_misshapen_keys_are_listed():
 
 def test_too_large_empty_and_non_state_dict_uploads_are_sentences():
     with pytest.raises(UserError, match="more than the 25 MB limit.*ImageNet weights of most networks"):
-        state_dicts.read(b"\0" * (state_dicts.MAX_BYTES + 1))
+        uploads.read(b"\0" * (UPLOAD_BYTES + 1))
     with pytest.raises(UserError, match="empty"):
-        state_dicts.read(b"")
+        uploads.read(b"")
     with pytest.raises(UserError, match="no state dict"):
-        state_dicts.read(saved([torch.zeros(2)]))
+        uploads.read(saved([torch.zeros(2)]))
     with pytest.raises(UserError, match="besides named tensors"):
-        state_dicts.read(saved({"a": torch.zeros(2), "b": 3}))
+        uploads.read(saved({"a": torch.zeros(2), "b": 3}))
     state = get_spec("toy_dense").build().state_dict()
     with pytest.raises(UserError, match="NaN or infinite"):
-        state_dicts.load(get_spec("toy_dense"), saved({k: torch.full_like(v, float("nan")) for k, v in state.items()}))
+        uploads.load(get_spec("toy_dense"), saved({k: torch.full_like(v, float("nan")) for k, v in state.items()}))
 
 
 # -- command line --------------------------------------------------------------------------------------
@@ -370,8 +373,8 @@ def test_command_line_takes_a_state_dict_file_and_lists_a_misfit(tmp_path, capsy
     assert "These weights do not fit LeNet-5" in err and "conv.weight" in err
 
 
-def test_command_line_imagenet_from_the_cache_names_imagenet_classes(hub, tmp_path, capsys):
-    fake_imagenet_checkpoint(hub, "resnet18")
+def test_command_line_imagenet_from_the_cache_names_imagenet_classes(hub_dir, tmp_path, capsys):
+    fake_imagenet_checkpoint(hub_dir, "resnet18")
     picture = tmp_path / "cat.png"
     picture.write_bytes(samples.sample_bytes("chelsea"))
     assert main(["activations", "resnet18", "--image", str(picture), "--size", "64", "--weights", "imagenet", "--json"]) == 0
@@ -383,8 +386,8 @@ def test_command_line_imagenet_from_the_cache_names_imagenet_classes(hub, tmp_pa
 # -- the app (AppTest) ------------------------------------------------------------------------------------
 
 
-def test_app_loads_cached_imagenet_weights_and_names_imagenet_classes(hub, app_test):
-    fake_imagenet_checkpoint(hub, "resnet18", seed=5)
+def test_app_loads_cached_imagenet_weights_and_names_imagenet_classes(hub_dir, app_test):
+    fake_imagenet_checkpoint(hub_dir, "resnet18", seed=5)
     clear_model_cache()
     at = app_test(query={"arch": "resnet18", "h": "64", "w": "64", "weights": "imagenet"}, page=FEATURE_MAPS)
     assert not at.exception and not at.error
@@ -399,13 +402,13 @@ def test_app_loads_cached_imagenet_weights_and_names_imagenet_classes(hub, app_t
     with torch.no_grad():
         logits = reference(tensor)[0].numpy()
     categories = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
-    expected = [name for name, _ in capture.top_classes(spec, logits, 5, categories)]
+    expected = [name for name, _ in predictions.top_classes(spec, logits, 5, categories)]
     assert list(at.dataframe[0].value["class"]) == expected
     assert at.query_params["weights"] == "imagenet"
 
 
-def test_app_download_failure_falls_back_with_the_sentence(hub, app_test, monkeypatch):
-    monkeypatch.setattr(weights, "_open_url", offline)
+def test_app_download_failure_falls_back_with_the_sentence(hub_dir, app_test, monkeypatch):
+    monkeypatch.setattr(hub, "_open_url", offline)
     clear_model_cache()
     # 72×72: a size no other test file captures at, whose tests count their own forward passes.
     at = app_test(query={"arch": "resnet18", "h": "72", "w": "72", "weights": "imagenet"}, page=FEATURE_MAPS)
@@ -455,7 +458,7 @@ def test_a_link_asking_for_weights_the_network_lacks_says_so(app_test):
     assert at.selectbox(key="sb_weights").value == "random"
 
 
-def test_changing_architecture_keeps_imagenet_and_drops_what_the_new_one_lacks(hub, app_test):
+def test_changing_architecture_keeps_imagenet_and_drops_what_the_new_one_lacks(hub_dir, app_test):
     at = app_test(query={"arch": "resnet50", "weights": "imagenet_v2"}, page="pages/layers.py")
     at.selectbox(key="sb_arch").set_value("resnet18").run()
     assert at.selectbox(key="sb_weights").value == "random"  # ResNet-18 has no V2
@@ -468,7 +471,7 @@ def test_changing_architecture_keeps_imagenet_and_drops_what_the_new_one_lacks(h
 
 
 def test_digits_weights_on_the_feature_map_and_training_pages(app_test):
-    from explorer.digits import digits_report, digits_state_dict
+    from explorer.weights.digit_checkpoints import digits_report, digits_state_dict
 
     at = app_test(query={"arch": "toy_conv", "weights": "digits"}, page=FEATURE_MAPS)
     assert not at.exception

@@ -1,0 +1,2 @@
+"""Convolution and pooling worked out by hand on small grids, checked against PyTorch, with their inputs and figures.
+"""

@@ -1,0 +1,129 @@
+"""One forward pass that keeps every layer's output, reduced to what a page can show.
+
+``capture(model, x)`` puts a pre-hook and a forward hook on every submodule and
+runs the model once. Each module *call* becomes one ``LayerOutput``, in the
+order the calls start (the order torchinfo's layer table uses), so a module
+called twice (ResNet's shared ``relu``) gives two entries.
+
+Each hook reduces the output the moment it appears (``explorer.runs.reduction``):
+no full-size copy is made. (``record`` can keep full copies instead, for tests
+that compare them with forwards written out by hand.)
+
+A container whose output is the very tensor its last child returned, unchanged
+(the tensor object and its in-place version counter both match), shares that
+child's arrays instead of keeping a second copy.
+
+The page never hooks the server's shared model: ``run_on_image`` borrows a private
+view of it (``explorer.runs.views``) and hooks only that. Handles are removed and
+every module's train/eval mode is restored in ``finally``, also when the forward
+pass fails.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+
+import torch
+from torch import nn
+
+from explorer.core.registry import ArchSpec
+from explorer.runs.outputs import Capture
+from explorer.runs.reduction import reduce, reduce_output
+from explorer.runs.views import lent_view
+
+# Forward passes with every output alive are the app's biggest memory spikes; at most
+# this many run at once however many students press the button together.
+_RUNNING = threading.BoundedSemaphore(2)
+# For benchmarks and load tests: a file that gets one line per forward pass (benchmarks/bench_browser.py
+# reads it to show that switching layers runs none).
+PASS_LOG = os.environ.get("EXPLORER_PASS_LOG")
+
+
+class _Recorder:
+    """Hook state for one capture: the calls in start order and what is kept of each output."""
+
+    def __init__(self, model: nn.Module, reduce_now: bool) -> None:
+        self.reduce_now = reduce_now
+        self.names = {id(m): name for name, m in model.named_modules() if name}
+        self.thread = threading.get_ident()
+        self.calls: list[list] = []  # [name, type, depth, shape, copy of the output], in call-start order
+        self.open: list[int] = []
+        self.times_called: dict[int, int] = {}
+        self.seen: dict[int, tuple[weakref.ref, int, torch.Tensor]] = {}
+
+    def pre_hook(self, module: nn.Module, args) -> None:
+        if threading.get_ident() != self.thread:  # another thread's forward: not ours to record
+            return
+        nth = self.times_called[id(module)] = self.times_called.get(id(module), 0) + 1
+        name = self.names[id(module)]
+        name = name if nth == 1 else f"{name} (call {nth})"
+        self.open.append(len(self.calls))
+        self.calls.append([name, type(module).__name__, name.count(".") + 1, (), None])
+
+    def hook(self, module: nn.Module, args, output) -> None:
+        if threading.get_ident() != self.thread:
+            return
+        call = self.calls[self.open.pop()]
+        if isinstance(output, torch.Tensor):
+            call[3] = tuple(output.shape)
+            call[4] = self._keep(output)  # the object itself: its identity is the sharing key
+
+    def _keep(self, output: torch.Tensor) -> torch.Tensor | dict:
+        """The first image's output, reduced or copied now: later in-place operations must not reach it.
+
+        Reducing here reads the output while it is still in the cache, and needs no
+        full-size copy; reducing later from copies reads every output from memory again.
+        """
+        earlier = self.seen.get(id(output))
+        # The same tensor object, unchanged since (same in-place version): reuse what was kept.
+        if earlier and earlier[0]() is output and earlier[1] == output._version:
+            return earlier[2]
+        first = (output[0] if output.dim() > 1 else output).detach()
+        kept = reduce_output(first) if self.reduce_now else first.clone()
+        self.seen[id(output)] = (weakref.ref(output), output._version, kept)
+        return kept
+
+
+def record(model: nn.Module, x: torch.Tensor, reduce_now: bool = False) -> tuple[list[list], torch.Tensor]:
+    """Run ``model`` once in eval mode with hooks; every call with a full copy of its output
+    (or, with ``reduce_now``, with its reduction, made inside the hook).
+
+    The model must not be run by other threads meanwhile (hook a ``private_view``).
+    """
+    recorder = _Recorder(model, reduce_now)
+    modes = {module: module.training for module in model.modules()}
+    handles = []
+    try:
+        for module in model.modules():
+            if module is not model:
+                handles.append(module.register_forward_pre_hook(recorder.pre_hook))
+                handles.append(module.register_forward_hook(recorder.hook))
+        model.eval()
+        with torch.no_grad():
+            output = model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, training in modes.items():
+            module.training = training
+    return recorder.calls, output
+
+
+def capture(model: nn.Module, x: torch.Tensor) -> Capture:
+    """Run ``model`` on ``x`` once in eval mode and keep every module call's output, reduced."""
+    if PASS_LOG:
+        with open(PASS_LOG, "a") as log:
+            log.write(f"{time.time():.3f} {type(model).__name__} {tuple(x.shape)}\n")
+    with _RUNNING:
+        calls, output = record(model, x, reduce_now=True)
+        return reduce(calls, output)
+
+
+def run_on_image(spec: ArchSpec, model: nn.Module, tensor: torch.Tensor) -> Capture:
+    """Capture ``tensor`` through a private view of ``model`` (which may be shared)."""
+    device = next(model.parameters()).device
+    with lent_view(spec, model) as view:
+        return capture(view, tensor.to(device))

@@ -1,0 +1,136 @@
+"""The sidebar every page shares: architecture, input size, batch, device and weights.
+
+Pages read ``current_selection()`` and never build their own copy of these
+widgets. A shared link chooses the starting values once per browser session
+(``pages.url``); the weights controls live in ``pages.weights_panel``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from explorer.core import devices
+from explorer.core.registry import ARCH_IDS, ArchSpec, get_spec
+from explorer.core.sizes import MAX_BATCH, MAX_SIDE, InputSize, valid_range
+from explorer.weights import catalogue
+from pages import url, weights_panel
+
+# Widget keys; the "sb_" prefix keeps them apart from page-specific state.
+ARCH, HEIGHT, WIDTH, BATCH, DEVICE = "sb_arch", "sb_height", "sb_width", "sb_batch", "sb_device"
+SQUARE = "sb_square"
+_URL_READ = "sb_url_read"
+_URL_PROBLEMS = "sb_url_problems"
+_SELECTION = "sb_selection"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The sidebar's current choice, as every page sees it."""
+
+    spec: ArchSpec
+    size: InputSize
+    device: str
+    weights: str = catalogue.RANDOM  # the weights the pages really run with
+    wanted: str = catalogue.RANDOM  # the sidebar's choice (differs after a fallback)
+    upload_digest: str | None = None  # SHA-256 of this session's uploaded state dict, if used
+
+    @property
+    def weights_key(self) -> str:
+        """The weights as a cache-key part: the choice, or the upload's hash."""
+        return f"upload-{self.upload_digest}" if self.weights == catalogue.UPLOAD else self.weights
+
+    @property
+    def fell_back(self) -> bool:
+        return self.weights != self.wanted
+
+
+def _apply_url_query() -> None:
+    """Once per browser session, let a shared link choose the sidebar's starting values."""
+    if st.session_state.get(_URL_READ):
+        return
+    st.session_state[_URL_READ] = True
+    start = url.read_query(st.query_params)
+    st.session_state[ARCH] = start.arch_id
+    st.session_state[HEIGHT], st.session_state[WIDTH] = start.size.height, start.size.width
+    st.session_state[SQUARE] = start.size.height == start.size.width
+    st.session_state[BATCH] = start.size.batch
+    if start.device is not None:
+        st.session_state[DEVICE] = start.device
+    st.session_state[weights_panel.WEIGHTS] = start.weights
+    st.session_state[_URL_PROBLEMS] = list(start.problems)
+
+
+def _reset_size_for_new_arch() -> None:
+    spec = get_spec(st.session_state[ARCH])
+    st.session_state[HEIGHT] = st.session_state[WIDTH] = spec.default_size
+    weights_panel.carry_over(spec)
+
+
+def _follow_height() -> None:
+    if st.session_state.get(SQUARE, True):
+        st.session_state[WIDTH] = st.session_state[HEIGHT]
+
+
+def render_sidebar() -> Selection:
+    """Draw the shared controls and return what they select."""
+    _apply_url_query()
+    sidebar = st.sidebar
+    sidebar.selectbox(
+        "Architecture",
+        ARCH_IDS,
+        key=ARCH,
+        format_func=lambda arch_id: get_spec(arch_id).label,
+        on_change=_reset_size_for_new_arch,
+        help="Oldest first, as the lab introduces them; the prefix is the family.",
+    )
+    spec = get_spec(st.session_state[ARCH])
+    size_help = f"{spec.name} takes {valid_range(spec)}; its usual input is {spec.default_size}×{spec.default_size}."
+    square = sidebar.toggle("Square input", key=SQUARE, on_change=_follow_height)
+    left, right = sidebar.columns(2)
+    left.number_input(
+        "Height", min_value=1, max_value=MAX_SIDE, step=1, key=HEIGHT, help=size_help, on_change=_follow_height
+    )
+    right.number_input(
+        "Width", min_value=1, max_value=MAX_SIDE, step=1, key=WIDTH, help=size_help, disabled=square
+    )
+    sidebar.number_input("Batch size", min_value=1, max_value=MAX_BATCH, step=1, key=BATCH)
+    options = devices.available_devices()
+    if st.session_state.get(DEVICE) not in options:
+        st.session_state[DEVICE] = options[0]
+    sidebar.selectbox("Device", options, key=DEVICE, format_func=devices.describe)
+    wanted = weights_panel.weights_widget(spec)
+    weights, digest = weights_panel.usable_weights(spec, wanted, st.session_state[DEVICE])
+    _describe_architecture(spec)
+    selection = Selection(
+        spec=spec,
+        size=InputSize(int(st.session_state[HEIGHT]), int(st.session_state[WIDTH]), int(st.session_state[BATCH])),
+        device=st.session_state[DEVICE],
+        weights=weights,
+        wanted=wanted,
+        upload_digest=digest,
+    )
+    url.mirror_to_url(selection)
+    st.session_state[_SELECTION] = selection
+    return selection
+
+
+def _describe_architecture(spec: ArchSpec) -> None:
+    with st.sidebar.container(border=True):
+        year = f" ({spec.year})" if spec.year else ""
+        paper = f"[{spec.paper}]({spec.paper_url})" if spec.paper_url else spec.paper
+        st.markdown(f"**{spec.name}**{year}  \n{paper}")
+        st.caption(f"Input: {spec.in_channels} channel(s), {valid_range(spec)}.")
+        if spec.note:
+            st.caption(spec.note)
+
+
+def url_problems() -> list[str]:
+    """Sentences about parts of a shared link that could not be used."""
+    return st.session_state.get(_URL_PROBLEMS, [])
+
+
+def current_selection() -> Selection:
+    """The selection made by the sidebar this run (``render_sidebar`` must have run)."""
+    return st.session_state[_SELECTION]

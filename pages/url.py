@@ -1,0 +1,89 @@
+"""The address bar as a mirror of the sidebar: a shared link opens the same view, and the view updates the link.
+
+``read_query`` turns a link's ``?arch=&h=&w=&batch=&device=&weights=`` into starting
+values (with a sentence for each part it could not use); ``selection_query`` is the
+one place that writes a selection back as query values, for the address bar and for
+links between pages alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from explorer.core import devices
+from explorer.core.errors import UserError
+from explorer.core.registry import get_spec
+from explorer.core.sizes import InputSize, parse_input_size
+from explorer.weights import catalogue
+
+if TYPE_CHECKING:
+    from pages.sidebar import Selection
+
+DEFAULT_ARCH = "lenet5"
+_SELECTION_KEYS = ("arch", "h", "w", "batch", "device", "weights")
+
+
+@dataclass(frozen=True)
+class Start:
+    """What a link asks the sidebar to start with, after checking."""
+
+    arch_id: str
+    size: InputSize
+    device: str | None  # None: the machine's default
+    weights: str
+    problems: tuple[str, ...]  # one sentence per part of the link that was not used
+
+
+def read_query(query) -> Start:
+    """The starting values a link asks for; anything unusable is replaced by a default, with a sentence."""
+    problems = []
+    arch_id = DEFAULT_ARCH
+    if "arch" in query:
+        try:
+            arch_id = get_spec(query["arch"]).id
+        except UserError as error:
+            problems.append(f"{error} Showing {get_spec(DEFAULT_ARCH).name} instead.")
+    spec = get_spec(arch_id)
+    try:
+        size = parse_input_size(
+            query.get("h", spec.default_size), query.get("w", spec.default_size), query.get("batch", 1)
+        )
+    except UserError as error:
+        problems.append(f"{error} Using the default size instead.")
+        size = InputSize(spec.default_size, spec.default_size, 1)
+    device = query.get("device") if query.get("device") in devices.available_devices() else None
+    weights = query.get("weights", catalogue.RANDOM)
+    if weights not in catalogue.choices(spec):
+        problems.append(f"{spec.name} has no weights called {weights[:40]!r}; showing random weights instead.")
+        weights = catalogue.RANDOM
+    return Start(arch_id, size, device, weights, tuple(problems))
+
+
+def selection_query(selection: Selection, layer: str | None = None) -> dict[str, str]:
+    """The query values that open ``selection`` (and ``layer``, if given) on any page."""
+    query = {
+        "arch": selection.spec.id,
+        "h": str(selection.size.height),
+        "w": str(selection.size.width),
+        "batch": str(selection.size.batch),
+    }
+    if selection.device != devices.default_device():
+        query["device"] = selection.device
+    if selection.wanted != catalogue.RANDOM:
+        query["weights"] = selection.wanted
+    if layer:
+        query["layer"] = layer
+    return query
+
+
+def mirror_to_url(selection: Selection) -> None:
+    """Write the selection into the address bar, where it differs from what is there."""
+    # A layer picked in the diagram (?layer=) stays in the URL while the architecture stays the same.
+    keep_layer = st.query_params.get("layer") and st.query_params.get("arch") in (None, selection.spec.id)
+    wanted = selection_query(selection, st.query_params["layer"] if keep_layer else None)
+    current = {key: st.query_params.get(key) for key in (*_SELECTION_KEYS, "layer")}
+    if {k: v for k, v in current.items() if v is not None} != wanted:
+        st.query_params.from_dict(wanted)
