@@ -15,10 +15,12 @@ from explorer.figures import training as training_charts
 from explorer.inputs import samples
 from explorer.runs import training
 from explorer.weights import catalogue
-from pages.caches import run_problem, stop_if
+from explorer.classroom.budget import training_bytes
+from pages.caches import cached_layer_table, run_problem, stop_if
 from pages.pictures import SOURCES as ALL_SOURCES
 from pages.pictures import UPLOAD_TYPES, picture_or_last_good
 from pages.sidebar import Selection, current_selection
+from pages.training_copies import private_copy, session_owner
 from pages.weights_panel import selected_model
 
 SOURCES = {key: label for key, label in ALL_SOURCES.items() if key != "draw"}
@@ -26,17 +28,31 @@ SOURCES = {key: label for key, label in ALL_SOURCES.items() if key != "draw"}
 RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0, 1e3, 1e6, 1e9, 1e12]
 
 
-def private_trainer(selection: Selection) -> training.Trainer:
-    """This session's trainer; new architecture, size, device or weights replace it (one copy per session at most)."""
-    key = (selection.spec.id, selection.size.height, selection.size.width, selection.device, selection.weights_key)
+def private_trainer(selection: Selection) -> training.Trainer | None:
+    """This session's trainer, held in the server's bounded store (one copy per session at most).
+
+    A new architecture, size, device or weights replace it. None when the server's training
+    memory is full: the budget's sentence is on the page and the settings stay as they are.
+    """
+    spec, size = selection.spec, selection.size
+    key = (spec.id, size.height, size.width, selection.device, selection.weights_key)
     if st.session_state.get("train_key") != key:
-        for name in ("train_trainer", "train_history", "train_last", "train_start_loss"):
-            st.session_state.pop(name, None)  # drop the old copy before making the new one
-        with st.spinner(f"Making this session's private copy of {selection.spec.name}…"):
-            st.session_state["train_trainer"] = training.Trainer(selection.spec, selected_model(selection))
+        for name in ("train_history", "train_last", "train_start_loss"):
+            st.session_state.pop(name, None)
         st.session_state["train_key"] = key
         st.session_state["train_history"] = []
-    return st.session_state["train_trainer"]
+    st.session_state["train_owner"] = session_owner()  # where the store keeps this session's copy
+    model = selected_model(selection)
+    parameter_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    activations = cached_layer_table(spec.id, size.height, size.width, 2).totals.forward_backward_bytes
+    optimizer = st.session_state.get("train_optimizer", "sgd")
+
+    def make() -> training.Trainer:
+        with st.spinner(f"Making this session's private copy of {spec.name}…"):
+            return training.Trainer(spec, model)
+
+    return private_copy(key, f"{spec.name} at {size.label}", training_bytes(parameter_bytes, optimizer, activations),
+                        make)
 
 
 def pick_picture(spec: ArchSpec) -> tuple[bytes | None, samples.Sample | None]:
@@ -163,20 +179,24 @@ with settings_col:
         st.session_state["train_rate"] = training.LAB_LEARNING_RATE
     rate = st.select_slider("Learning rate (log scale)", RATES, key="train_rate",
                             format_func=lambda r: f"{r:g} ← the lab's" if r == training.LAB_LEARNING_RATE else f"{r:g}")
-    dropout = st.toggle("Dropout during training", key="train_dropout", disabled=not trainer.has_dropout,
-                        help="Only networks with dropout layers have anything to switch.") and trainer.has_dropout
+    has_dropout = trainer is not None and trainer.has_dropout
+    dropout = st.toggle("Dropout during training", key="train_dropout", disabled=not has_dropout,
+                        help="Only networks with dropout layers have anything to switch.") and has_dropout
     count = st.number_input("N (for “Take N steps”)", min_value=2, max_value=100, value=10, key="train_count")
-    trainer.configure(optimizer, rate, dropout)
+    if trainer is not None:
+        trainer.configure(optimizer, rate, dropout)
     one, many, reset = st.columns(3)
-    take_one = one.button("Take one step", type="primary", key="train_one")
-    take_many = many.button(f"Take {count} steps", key="train_many")
-    if reset.button("Reset", key="train_reset", help="Back to the starting weights; the loss curve starts again."):
+    take_one = one.button("Take one step", type="primary", key="train_one", disabled=trainer is None)
+    take_many = many.button(f"Take {count} steps", key="train_many", disabled=trainer is None)
+    if trainer is None:
+        reset.button("Try again", key="train_retry", help="Ask the server for a training copy again.")
+    elif reset.button("Reset", key="train_reset", help="Back to the starting weights; the loss curve starts again."):
         trainer.reset()
         st.session_state["train_history"] = []
         st.session_state.pop("train_last", None)
 
 st.session_state.pop("train_error", None)
-if take_one or take_many:
+if trainer is not None and (take_one or take_many):
     run_steps(trainer, prepared.tensor, target, 1 if take_one else int(count))
 if "train_error" in st.session_state:
     st.error(st.session_state["train_error"])
@@ -189,4 +209,5 @@ else:
     steps, losses = zip(*st.session_state["train_history"])
     st.plotly_chart(training_charts.loss_curve(list(steps), list(losses), st.session_state.get("train_start_loss")),
                     width="stretch", key="train_curve")
-explain_care(spec, trainer)
+if trainer is not None:
+    explain_care(spec, trainer)

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from pages.caches import shared_model
+from pages.training_copies import session_trainer
 
 ARCH, SIDE = "resnet18", "64"
 
@@ -44,7 +45,7 @@ def test_training_and_feature_maps_leave_the_shared_model_bit_identical(app_test
     trainer.radio(key="train_optimizer").set_value("adam").run()
     trainer.button(key="train_one").click().run()  # one Adam step on the private copy
     assert not trainer.exception and not trainer.error
-    private = trainer.session_state["train_trainer"].model
+    private = session_trainer(trainer.session_state).model
     assert fingerprint(private) != before, "the private copy did train"
 
     viewer = app_test(query=query, page="pages/feature_maps.py")
@@ -57,5 +58,5 @@ def test_training_and_feature_maps_leave_the_shared_model_bit_identical(app_test
     assert not model.training and not any(p.requires_grad for p in model.parameters())
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules()), "no hook left behind"
     # Neither session holds the other's state.
-    assert "train_trainer" not in viewer.session_state and "train_picture" not in viewer.session_state
+    assert "train_owner" not in viewer.session_state and "train_picture" not in viewer.session_state
     assert "fm_previous" not in trainer.session_state

@@ -7,13 +7,14 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from explorer.inputs import samples
 from explorer.__main__ import main as cli
 from explorer.core.errors import UserError
-from explorer.inputs.images import load_image, prepare
 from explorer.core.registry import get_spec
+from explorer.inputs import samples
+from explorer.inputs.images import load_image, prepare
 from explorer.runs.step_result import Diverged
 from explorer.runs.training import Trainer
+from pages.training_copies import session_trainer
 
 # (architecture, input side, learning rate): rates a student would sensibly try for each.
 LEARNING = [("toy_conv", 5, 0.1), ("lenet5", 32, 0.1), ("resnet18", 64, 0.001)]
@@ -181,8 +182,8 @@ def metric(at, label: str) -> str:
 def test_two_sessions_train_apart_and_the_shared_model_never_changes(app_test):
     first = app_test(query={"arch": "lenet5"}, page="pages/training.py")
     second = app_test(query={"arch": "lenet5"}, page="pages/training.py")
-    shared = first.session_state["train_trainer"]._source
-    assert second.session_state["train_trainer"]._source is shared  # both copied the one server-wide model
+    shared = session_trainer(first.session_state)._source
+    assert session_trainer(second.session_state)._source is shared  # both copied the one server-wide model
     before = {name: tensor.clone() for name, tensor in shared.state_dict().items()}
 
     first.button(key="train_one").click().run()
@@ -194,18 +195,18 @@ def test_two_sessions_train_apart_and_the_shared_model_never_changes(app_test):
         expected = F.cross_entropy(shared(picture), torch.tensor([0])).item()
     assert float(metric(first, "Loss before")) == pytest.approx(expected, rel=1e-3)
     assert float(metric(first, "Loss after")) < float(metric(first, "Loss before"))
-    assert first.session_state["train_trainer"].steps_taken == 1
+    assert session_trainer(first.session_state).steps_taken == 1
 
     second.run()
     assert "train_last" not in second.session_state
-    assert second.session_state["train_trainer"].steps_taken == 0
-    for name, tensor in second.session_state["train_trainer"].model.state_dict().items():
+    assert session_trainer(second.session_state).steps_taken == 0
+    for name, tensor in session_trainer(second.session_state).model.state_dict().items():
         assert torch.equal(tensor, before[name]), name
     for name, tensor in shared.state_dict().items():
         assert torch.equal(tensor, before[name]), name
 
     first.button(key="train_reset").click().run()
-    assert first.session_state["train_trainer"].steps_taken == 0
+    assert session_trainer(first.session_state).steps_taken == 0
     assert "train_last" not in first.session_state
 
 
@@ -226,7 +227,7 @@ def test_a_new_architecture_in_the_sidebar_replaces_the_private_copy(app_test):
     assert len(at.session_state["train_history"]) == 10  # the default N
     at.selectbox(key="sb_arch").set_value("toy_conv").run()
     assert not at.exception
-    trainer = at.session_state["train_trainer"]
+    trainer = session_trainer(at.session_state)
     assert trainer.spec.id == "toy_conv" and trainer.steps_taken == 0
     assert at.session_state["train_history"] == [] and "train_last" not in at.session_state
 

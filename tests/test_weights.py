@@ -28,6 +28,7 @@ from explorer.core.registry import ARCHITECTURES, get_spec
 from explorer.inputs import images, samples
 from explorer.runs import predictions
 from explorer.weights import catalogue, hub, loading, uploads
+from pages.training_copies import session_trainer
 
 FEATURE_MAPS = "pages/feature_maps.py"
 FAST_INIT = {"inception_v3": {"init_weights": False}}
@@ -479,6 +480,6 @@ def test_digits_weights_on_the_feature_map_and_training_pages(app_test):
     assert any(f"{report['held_out_accuracy']:.1%} correct on" in s.value for s in at.success)
     assert at.dataframe[0].value["class"].iloc[0] == "0"  # the first scoreboard sample is a 0
     at.switch_page("pages/training.py").run()
-    source = at.session_state["train_trainer"]._source
+    source = session_trainer(at.session_state)._source
     for key, tensor in digits_state_dict("toy_conv").items():
         assert torch.equal(source.state_dict()[key], tensor), key

@@ -1,0 +1,87 @@
+"""This browser session's private training copy, held in the server's one bounded store.
+
+Pages never keep a trainable copy in ``st.session_state``: they ask ``private_copy``
+for it, which finds the session's copy in ``explorer.classroom.budget.TrainingCopies``
+or makes a new one if the budget has room, and otherwise shows the budget's sentence.
+A sweeper thread frees the copies of sessions whose browser has gone (after a grace
+of ``GONE_GRACE_S``, so a network blip loses nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+
+import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from explorer.classroom.budget import BudgetFull, TrainingCopies, limit_from_environment
+
+log = logging.getLogger(__name__)
+
+GONE_GRACE_S = 45  # a disconnected session's copy is freed this long after its browser left
+SWEEP_EVERY_S = 10
+
+
+def session_owner() -> str:
+    """The key of this browser session's copy in the store: its session id, then a token of its own.
+
+    The token keeps sessions apart where ids repeat (every AppTest session has the same id);
+    the id is what tells the sweeper whether the browser is still there.
+    """
+    ctx = get_script_run_ctx()
+    session_id = ctx.session_id if ctx is not None else "no-session"
+    token = st.session_state.setdefault("train_owner_token", secrets.token_hex(8))
+    return f"{session_id}/{token}"
+
+
+def _alive(owners: list[str]) -> set[str]:
+    if not Runtime.exists():  # AppTest and scripts: no server, so nobody can be gone
+        return set(owners)
+    runtime = Runtime.instance()
+    return {owner for owner in owners if runtime.is_active_session(owner.rsplit("/", 1)[0])}
+
+
+def _sweep_forever(copies: TrainingCopies) -> None:
+    while True:
+        time.sleep(SWEEP_EVERY_S)
+        try:
+            freed = copies.sweep(_alive(copies.owners()), GONE_GRACE_S)
+            if freed:
+                log.info("Freed %d training copies of sessions that closed.", len(freed))
+        except Exception:  # the sweeper must never die: it is what bounds the memory of closed tabs
+            log.exception("Sweeping training copies failed")
+
+
+@st.cache_resource
+def training_copies() -> TrainingCopies:
+    """The server's one store of training copies (its budget read once, at the first use)."""
+    copies = TrainingCopies(limit_from_environment())
+    threading.Thread(target=_sweep_forever, args=(copies,), name="training-copy-sweeper", daemon=True).start()
+    return copies
+
+
+def private_copy(key: tuple, label: str, nbytes: int, make: Callable[[], object]):
+    """This session's copy for ``key``: the existing one, a new one if it fits, or None after the budget's sentence."""
+    copies = training_copies()
+    owner = session_owner()
+    notice = copies.put_away_notice(owner)
+    if notice:
+        st.info(notice)
+    found = copies.get(owner, key)
+    if found is not None:
+        return found
+    try:
+        return copies.put(owner, key, label, nbytes, make)
+    except BudgetFull as error:
+        st.warning(str(error))
+        return None
+
+
+def session_trainer(session_state):
+    """The copy a session holds, found through what its page recorded (for tests and the load test)."""
+    return training_copies().get(session_state["train_owner"], session_state["train_key"])
