@@ -157,39 +157,22 @@ def click_text(first: str, second: str) -> Callable:
     return go
 
 
-def pick(label: str, first: str, second: str) -> Callable:
-    """A selectbox found by its label: choose ``first`` and ``second`` in turn (option names, exact)."""
+def pick(label: str, first: str, second: str, layer: bool = False) -> Callable:
+    """A selectbox found by its label: type to filter, then choose ``first`` and ``second`` in turn.
+
+    Options are matched by their whole name, or with ``layer`` as the layer picker writes
+    them ("21. layer2.0.conv1 · Conv2d · 128×28×28").
+    """
     turns = Alternate(first, second)
 
     def go(page) -> None:
         wanted = turns.next(page)
+        name = re.compile(r"^\d+\. " + re.escape(wanted) + " ") if layer else wanted
         box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).last
         for attempt in range(3):
             box.click()
             box.get_by_role("combobox").fill(wanted)
-            option = page.get_by_role("option", name=wanted, exact=True)
-            try:
-                option.wait_for(timeout=10_000)
-                break
-            except Exception:
-                page.keyboard.press("Escape")
-                if attempt == 2:
-                    raise
-        option.click()
-    return go
-
-
-def pick_matching(label: str, first: str, second: str) -> Callable:
-    """A selectbox whose options are long: type to filter, then take the option that starts with the pattern."""
-    turns = Alternate(first, second)
-
-    def go(page) -> None:
-        wanted = turns.next(page)
-        box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).last
-        for attempt in range(3):
-            box.click()
-            box.get_by_role("combobox").fill(wanted)
-            option = page.get_by_role("option", name=re.compile(r"^\d+\. " + re.escape(wanted) + " "))
+            option = page.get_by_role("option", name=name, exact=not layer)
             try:
                 option.wait_for(timeout=10_000)
                 break
@@ -237,7 +220,7 @@ PLAN = [
      open_page(FEATURE_MAPS, "Feature maps · ResNet-18")),
     ("Feature maps · ResNet-18", "next layer ▶", None, click_button("▶")),
     ("Feature maps · ResNet-18", "previous layer ◀", None, click_button("◀")),
-    ("Feature maps · ResNet-18", "layer picker", None, pick_matching("Layer (", "layer2.0.conv1", "layer3.1.bn2")),
+    ("Feature maps · ResNet-18", "layer picker", None, pick("Layer (", "layer2.0.conv1", "layer3.1.bn2", layer=True)),
     ("Feature maps · ResNet-18", "channels shown", None, nudge_slider("Channels shown")),
     ("Feature maps · ResNet-18", "order", None, click_text("Strongest mean activation first", "Channel number")),
     ("Feature maps · ResNet-18", "colour map", None, pick("Colour map", "Grey", "Viridis")),
