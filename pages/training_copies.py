@@ -5,6 +5,12 @@ for it, which finds the session's copy in ``explorer.classroom.budget.TrainingCo
 or makes a new one if the budget has room, and otherwise shows the budget's sentence.
 A sweeper thread frees the copies of sessions whose browser has gone (after a grace
 of ``GONE_GRACE_S``, so a network blip loses nothing).
+
+The page gets a weak proxy of its copy, never the copy itself: a page's module
+globals outlive its run (the format functions of its widgets, kept in the session's
+widget state until Streamlit drops a disconnected session, minutes later, refer to
+them), so a strong reference there kept a closed tab's VGG-16 copy, 1.9 GB, alive long
+after the store had let it go. The store holds the only strong reference.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import logging
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 import streamlit as st
@@ -72,7 +79,8 @@ def training_copies() -> TrainingCopies:
 
 
 def private_copy(key: tuple, label: str, nbytes: int, make: Callable[[], object], settings: str = ""):
-    """This session's copy for ``key``, holding ``nbytes`` with ``settings``, or None after the budget's sentence.
+    """A weak proxy of this session's copy for ``key``, holding ``nbytes`` with ``settings``, or None after the
+    budget's sentence.
 
     The existing copy is returned with its reservation resized to ``nbytes`` (settings such as
     the optimiser change what it holds); a new one is made if it fits. When the budget cannot
@@ -87,8 +95,8 @@ def private_copy(key: tuple, label: str, nbytes: int, make: Callable[[], object]
         found = copies.get(owner, key)
         if found is not None:
             copies.resize(owner, key, nbytes, settings)
-            return found
-        return copies.put(owner, key, label, nbytes, make, settings)
+            return weakref.proxy(found)
+        return weakref.proxy(copies.put(owner, key, label, nbytes, make, settings))
     except BudgetFull as error:
         st.warning(str(error))
         return None
