@@ -6,8 +6,9 @@ Starts ``streamlit run app.py`` from this checkout (and, with ``--before``, a se
 server from another checkout of the app, e.g. ``git archive 5d8f874 | tar -x -C DIR``),
 drives each with Debian's Chromium, and reads the server process's CPU seconds
 (utime + stime from ``/proc/PID/stat``, as ``/work/shared/tools/server-cpu`` does)
-just before an interaction and again once its run has finished and the browser has
-fetched what it drew. The servers take turns, interaction by interaction and repeat
+just before an interaction and again once the server has been idle for half a second
+after it (so the run, the pictures the browser fetches and anything that starts late
+are all counted). The servers take turns, interaction by interaction and repeat
 by repeat, so a busy machine slows both alike; a bare ResNet-18 forward pass (eval,
 no_grad, 224×224, torch's default threads) and a bare training step are timed in this
 process between the rounds, and every figure is also given as a multiple of the
@@ -104,10 +105,22 @@ class Server:
         before = cpu_seconds(self.process.pid)
         action(self.page)
         finished(self.page)
-        self.page.wait_for_timeout(400)  # the browser fetches the pictures the run drew
-        used = cpu_seconds(self.process.pid) - before
+        used = self.quiet() - before
         self.times.setdefault(what, []).append(used)
         return used
+
+    def quiet(self, window_s: float = 0.5, limit_s: float = 120) -> float:
+        """The server's CPU seconds once it has used none for ``window_s``: everything the action set off
+        (the run, the browser fetching what it drew, a run that starts late) is counted, whatever the page shows."""
+        deadline = time.monotonic() + limit_s
+        last = cpu_seconds(self.process.pid)
+        while time.monotonic() < deadline:
+            time.sleep(window_s)
+            now = cpu_seconds(self.process.pid)
+            if now - last < 1.5 / TICKS:
+                return now
+            last = now
+        return last
 
 
 def finished(page) -> None:
@@ -287,14 +300,12 @@ def run(servers: list[Server], repeats: int) -> tuple[float, float]:
             context = browser.new_context(viewport={"width": 1400, "height": 1100}, base_url=server.url)
             server.page = context.new_page()
             server.page.set_default_timeout(TIMEOUT_MS)
-        current_group = None
         for group, what, setup, action in PLAN:
-            if group != current_group:
-                current_group = group
-                forward, step = bare_references()
-                forwards.append(forward)
-                steps.append(step)
-                print(f"{group}: bare forward {forward * 1e3:.0f} ms, bare step {step * 1e3:.0f} ms CPU", flush=True)
+            # The references are timed before every interaction, so that they see the machine as it is then.
+            forward, step = bare_references()
+            forwards.append(forward)
+            steps.append(step)
+            print(f"{group}, {what}: bare forward {forward * 1e3:.0f} ms, bare step {step * 1e3:.0f} ms CPU", flush=True)
             for server in servers:
                 if server.on != group:  # the page this interaction happens on, opened once
                     opening = next(a for g, w, _, a in PLAN if g == group and w.startswith("open"))
@@ -335,7 +346,8 @@ def table(servers: list[Server], forward: float, step: float) -> str:
     return "\n".join([
         f"Machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f}.",
         f"Bare ResNet-18 forward pass: {forward * 1e3:.0f} ms CPU; bare training step (batch 2, SGD): "
-        f"{step * 1e3:.0f} ms CPU (medians over the run, this process, torch's default threads).",
+        f"{step * 1e3:.0f} ms CPU (medians over the run, timed before every interaction in this process, "
+        "torch's default threads).",
         "", *lines]) + "\n"
 
 

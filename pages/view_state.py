@@ -3,7 +3,8 @@
 Each key below is the widget key (or state key) its page reads and writes in one
 place, named in the comment. Setting one of them in ``st.session_state`` before the
 page runs (a value the page offers) makes the page show it, as if the student had
-chosen it; a value the page does not offer is dropped and the page's default shown.
+chosen it; a value the page does not offer is dropped and the page's default shown
+(a slider's value out of its range Streamlit itself moves into the range first).
 
 | page | key | what it holds | read and written in |
 |---|---|---|---|
