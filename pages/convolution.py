@@ -3,6 +3,8 @@
 Input → filter → convolution step by step → pooling step by step → ReLU, flatten and
 the dense-versus-conv parameter count. All arithmetic comes from explorer.handconv;
 this page keeps the user's grid, filter and step position in session_state ("conv_" keys).
+Each walk's step buttons and pictures are a fragment: a step reruns that walk alone.
+The windows done are ``conv_step`` and ``conv_pool_step`` (pages.view_state).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from explorer.handconv.inputs import (
 )
 from explorer.handconv.pooling import POOL_KINDS, PoolSettings, pool_by_hand, relu_by_hand
 from explorer.inputs.scoreboard import DIGITS
+from pages.view_state import CONVOLUTION_STEP, POOLING_STEP
 
 P = "conv_"
 SOURCES = ("Scoreboard digit", "Photo patch")
@@ -113,9 +116,8 @@ def edited_grid(name: str, checkboxes: bool) -> np.ndarray:
     return grid
 
 
-def step_buttons(name: str, total: int) -> int:
-    """Start-over / back / forward / play-all buttons; returns how many windows are done (kept in range)."""
-    key = P + name
+def step_buttons(key: str, total: int) -> int:
+    """Start-over / back / forward / play-all buttons; returns how many windows are done (``key``, kept in range)."""
     step = min(max(state.get(key, 0), 0), total)  # settings may have shrunk the output since last time
     state[key] = step
 
@@ -156,6 +158,13 @@ def show_walk(name: str, windows: tuple[Window, ...], step: int, source: np.ndar
     if step > 1:
         with st.expander(f"All {step} windows so far", expanded=step == len(windows)):
             st.code("\n".join(w.text for w in windows[:step]), language=None, wrap_lines=True)
+
+
+@st.fragment
+def stepped_walk(name: str, step_key: str, windows: tuple[Window, ...], source: np.ndarray, out_shape,
+                 **drawing) -> None:
+    """A walk's buttons and pictures; a step reruns this alone."""
+    show_walk(name, windows, step_buttons(step_key, len(windows)), source, out_shape, **drawing)
 
 
 # ---- page
@@ -227,10 +236,9 @@ except UserError as error:
     st.error(str(error))
     st.stop()
 st.markdown(f"**Output height** {walk.height_formula}  \n**Output width** {walk.width_formula}")
-conv_step = step_buttons("step", len(walk.windows))
 pad = conv_settings.padding
-show_walk(
-    "conv", walk.windows, conv_step, walk.padded, walk.output.shape,
+stepped_walk(
+    "conv", CONVOLUTION_STEP, walk.windows, walk.padded, walk.output.shape,
     source_title=f"input {image.shape[0]}×{image.shape[1]}" + (f", padded by {pad}" if pad else ""),
     middle=grid_figure(walk.kernel, title=f"filter {kernel_size}×{kernel_size}"),
     outline=(pad, pad, pad + image.shape[0] - 1, pad + image.shape[1] - 1) if pad else None,
@@ -256,8 +264,7 @@ except UserError as error:
     st.error(str(error))
     st.stop()
 st.markdown(f"**Output height** {pooled.height_formula}  \n**Output width** {pooled.width_formula}")
-pool_step = step_buttons("pool_step", len(pooled.windows))
-show_walk("pool", pooled.windows, pool_step, walk.output, pooled.output.shape, source_title="feature map")
+stepped_walk("pool", POOLING_STEP, pooled.windows, walk.output, pooled.output.shape, source_title="feature map")
 st.caption(f"Checked: `torch.nn.functional.{pool_settings.kind}_pool2d` gives the same {pooled.output.size} numbers.")
 
 st.subheader("5 · ReLU, flatten, and a fully-connected layer")

@@ -5,6 +5,12 @@ other control on this page only redraws from what that one pass kept. The pass
 hooks a private module tree that shares the server's cached weights (see
 explorer.runs.views), never the shared model itself, so students
 running the page at the same time cannot see each other's hooks.
+
+Everything below "Inside one layer" is a fragment (``st.fragment``): a click there
+(the layer, ◀/▶, channel count, order, colour map, scale, enlarged channel) reruns
+that part alone, from the cached capture, and what it draws is cached as well
+(``pages.feature_drawings``). The layer and the enlarged channel live in the session
+keys named in ``pages.view_state``.
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ from explorer.runs import capture
 from explorer.runs.outputs import Capture, LayerOutput
 from explorer.runs.predictions import top_classes
 from explorer.weights import catalogue
+from pages import feature_drawings as drawings
 from pages.caches import run_problem, stop_if
+from pages.feature_drawings import SHOWN_SIDE, CaptureKey
+from pages.view_state import FEATURE_CHANNEL, FEATURE_LAYER, default_unless_chosen
 from pages.pictures import SOURCES, UPLOAD_TYPES, digest_of, picture_or_last_good
 from pages.sidebar import Selection, current_selection
 from pages.weights_panel import selected_model
@@ -34,31 +43,19 @@ except ImportError:  # pragma: no cover - depends on the install
 CHANNEL_COUNTS = [1, 4, 9, 16, 25, 36, 49, 64]
 ORDERS = {"index": "Channel number", "strongest": "Strongest mean activation first"}
 SCALES = {"channel": "Each channel on its own", "layer": "Whole layer on one scale"}
-SHOWN_SIDE = 224  # the preprocessed input is enlarged (square pixels) to about this for display
 
 
 # Each entry is a reduced capture: for ResNeXt-101 at 224×224 about 26 MB, the largest;
 # eight entries bound this page's cache to about 200 MB however many students use it.
 # ``weights_key`` names the weights (an upload by its hash), so the key fixes the result.
-@st.cache_data(max_entries=8, show_spinner="Running the network once and keeping every layer's output…")
+# A resource cache, not a data cache: every run gets the one read-only capture instead of
+# unpickling a copy of it (several milliseconds, and a copy per session held by the fragment).
+@st.cache_resource(max_entries=8, show_spinner="Running the network once and keeping every layer's output…")
 def captured(arch_id: str, height: int, width: int, device: str, weights_key: str, digest: str,
              _prepared, _model) -> Capture:
     result = capture.run_on_image(get_spec(arch_id), _model, _prepared.tensor)
     memory.release_freed_memory()  # the pass's activations, up to hundreds of MB (explorer/memory.py)
     return result
-
-
-def default_unless_chosen(key: str, options: list, default, argument: str = "index") -> dict:
-    """Widget keyword arguments: the default where the user's earlier choice is not among ``options``.
-
-    A widget's session value is never written from the script body (the browser would keep
-    showing its own default while the server uses the written value); an invalid one is
-    dropped instead, and the widget starts again from its declared default.
-    """
-    if key in st.session_state and st.session_state[key] in options:
-        return {}
-    st.session_state.pop(key, None)
-    return {"index": options.index(default)} if argument == "index" else {"value": default}
 
 
 def picture_bytes(spec: ArchSpec) -> tuple[bytes | None, str]:
@@ -92,24 +89,20 @@ def picture_bytes(spec: ArchSpec) -> tuple[bytes | None, str]:
     return data, "your drawing"
 
 
-def enlarged(picture: np.ndarray) -> np.ndarray:
-    """Small inputs (LeNet's 32×32, the toys' 5×5) repeated into square blocks so they stay crisp."""
-    factor = max(1, SHOWN_SIDE // max(picture.shape[:2]))
-    return picture.repeat(factor, axis=0).repeat(factor, axis=1)
-
-
-def show_input(loaded: images.LoadedImage, prepared: images.PreparedInput, label: str, spec: ArchSpec) -> None:
+def show_input(key: CaptureKey, loaded: images.LoadedImage, prepared: images.PreparedInput, label: str,
+               spec: ArchSpec) -> None:
     original, received = st.columns(2)
+    original_png, received_png = drawings.input_pictures(key, loaded.image, prepared.shown)
     with original:
         st.markdown(f"**{label.capitalize()}**")
-        st.image(loaded.image, width=SHOWN_SIDE)
+        st.image(original_png, width=SHOWN_SIDE, output_format="PNG")
         width, height = loaded.original_size
         st.caption(f"{loaded.format}, {width}×{height} pixels.")
         for note in loaded.notes:
             st.info(note)
     with received:
         st.markdown(f"**What {spec.name} receives**")
-        st.image(enlarged(prepared.shown), width=SHOWN_SIDE)
+        st.image(received_png, width=SHOWN_SIDE, output_format="PNG")
         _, channels, h, w = prepared.tensor.shape
         st.caption(f"{channels}×{h}×{w} numbers, shown before normalisation.")
         st.markdown("\n".join(f"- {step}" for step in prepared.steps))
@@ -150,13 +143,14 @@ def layer_label(layer: LayerOutput) -> str:
 
 
 def _step_layer(names: list[str], step: int) -> None:
-    if st.session_state.get("fm_layer") not in names:
+    if st.session_state.get(FEATURE_LAYER) not in names:
         return
-    position = names.index(st.session_state["fm_layer"]) + step
-    st.session_state["fm_layer"] = names[max(0, min(position, len(names) - 1))]
+    position = names.index(st.session_state[FEATURE_LAYER]) + step
+    st.session_state[FEATURE_LAYER] = names[max(0, min(position, len(names) - 1))]
 
 
 def pick_layer(result: Capture) -> LayerOutput:
+    """The layer shown below (``fm_layer``): the user's, a link's (``?layer=``) once per link, else a middle stage."""
     by_name = {layer.name: layer for layer in result.layers}
     names = list(by_name)
     stages = feature_grid.stage_layers(result)
@@ -167,15 +161,22 @@ def pick_layer(result: Capture) -> LayerOutput:
         middle = by_name[linked]
         if st.session_state.get("fm_linked") != linked:
             st.session_state["fm_linked"] = linked
-            st.session_state.pop("fm_layer", None)
+            st.session_state.pop(FEATURE_LAYER, None)
     back, picker, forward = st.columns([1, 10, 1], vertical_alignment="bottom")
     back.button("◀", key="fm_prev", on_click=_step_layer, args=(names, -1), help="The layer before")
     forward.button("▶", key="fm_next", on_click=_step_layer, args=(names, 1), help="The layer after")
     chosen = picker.selectbox(
-        f"Layer ({len(names)} calls, in the order the forward pass makes them)", names, key="fm_layer",
-        format_func=lambda name: layer_label(by_name[name]), **default_unless_chosen("fm_layer", names, middle.name),
+        f"Layer ({len(names)} calls, in the order the forward pass makes them)", names, key=FEATURE_LAYER,
+        format_func=lambda name: layer_label(by_name[name]), **default_unless_chosen(FEATURE_LAYER, names, middle.name),
     )
     return by_name[chosen]
+
+
+def pick_channel(chosen: np.ndarray) -> int:
+    """The enlarged channel (``fm_channel``): the user's while it is among those shown, else the first shown."""
+    options = [int(c) for c in chosen]
+    return st.selectbox("Enlarge channel (hover for values)", options, key=FEATURE_CHANNEL,
+                        **default_unless_chosen(FEATURE_CHANNEL, options, options[0]))
 
 
 def show_stats(layer: LayerOutput) -> None:
@@ -190,7 +191,7 @@ def show_stats(layer: LayerOutput) -> None:
                         help="Channels that are 0 at every position for this picture.")
 
 
-def show_maps(layer: LayerOutput) -> None:
+def show_maps(key: CaptureKey, layer: LayerOutput) -> None:
     channels = layer.stats.channels
     counts = [n for n in CHANNEL_COUNTS if n < channels] + [min(channels, CHANNEL_COUNTS[-1])]
     count_col, order_col, colour_col, scale_col = st.columns(4)
@@ -200,32 +201,42 @@ def show_maps(layer: LayerOutput) -> None:
     colour_map = colour_col.selectbox("Colour map", list(feature_grid.COLOUR_MAPS), key="fm_colours")
     scale = scale_col.radio("Brightness scale", list(SCALES), format_func=SCALES.get, key="fm_scale")
     chosen = layer.ordered_channels(order, count)
-    maps = layer.channel_maps(chosen)
-    grid = feature_grid.channel_grid(maps, colour_map, scale == "channel", (layer.stats.minimum, layer.stats.maximum))
+    grid = drawings.channel_grid(key, layer.index, tuple(int(c) for c in chosen), colour_map, scale == "channel", layer)
     pooled = f"; each map averaged over {layer.pool_factor}×{layer.pool_factor} pixels for display" if layer.pool_factor > 1 else ""
     shown = ", ".join(str(c) for c in chosen[:12]) + ("…" if len(chosen) > 12 else "")
     show_stats(layer)
     grid_col, zoom_col = st.columns([3, 2])
-    grid_col.image(grid, caption=f"{len(chosen)} of {channels} channels of {layer.name}, left to right: {shown}{pooled}.")
+    grid_col.image(grid, output_format="JPEG",
+                   caption=f"{len(chosen)} of {channels} channels of {layer.name}, left to right: {shown}{pooled}.")
     with zoom_col:
-        options = [int(c) for c in chosen]
-        channel = st.selectbox("Enlarge channel (hover for values)", options, key="fm_channel",
-                               **default_unless_chosen("fm_channel", options, options[0]))
-        st.plotly_chart(feature_grid.channel_heatmap(layer, channel, colour_map), width="stretch")
+        channel = pick_channel(chosen)
+        st.plotly_chart(drawings.channel_heatmap(key, layer.index, channel, colour_map, layer), width="stretch",
+                        key="fm_heatmap")
 
 
-def show_vector(spec: ArchSpec, layer: LayerOutput, is_final: bool, names: list[str]) -> None:
+def show_vector(key: CaptureKey, spec: ArchSpec, layer: LayerOutput, is_final: bool, names: list[str]) -> None:
     show_stats(layer)
-    st.plotly_chart(feature_grid.vector_chart(layer), width="stretch")
+    st.plotly_chart(drawings.vector_chart(key, layer.index, layer), width="stretch", key="fm_vector")
     if is_final:
         shown = min(10, spec.num_classes)
-        st.plotly_chart(
-            feature_grid.probability_chart(
-                top_classes(spec, layer.vector, shown, names),
-                f"Softmax of this layer: the {shown} most probable classes",
-            ),
-            width="stretch",
-        )
+        classes = tuple(top_classes(spec, layer.vector, shown, names))
+        st.plotly_chart(drawings.probability_chart(
+            key, layer.index, classes, f"Softmax of this layer: the {shown} most probable classes"),
+            width="stretch", key="fm_softmax")
+
+
+@st.fragment
+def inside_one_layer(key: CaptureKey, result: Capture, names: list[str]) -> None:
+    """The layer picker and what it shows; its controls rerun this fragment alone."""
+    spec = get_spec(key[0])
+    layer = pick_layer(result)
+    if layer.kind == "maps":
+        show_maps(key, layer)
+    elif layer.kind == "vector":
+        # The output layer is the one whose values are the network's output itself.
+        show_vector(key, spec, layer, is_final=np.array_equal(layer.vector, result.logits), names=names)
+    else:
+        st.info(f"{layer.name} returns something other than a single tensor, so there is nothing to draw.")
 
 
 selection = current_selection()
@@ -245,27 +256,21 @@ data, label, loaded, prepared = picture_or_last_good(
     carrying_on="Until there is a new picture, the page keeps showing {about}.")
 digest = digest_of(data)
 model = selected_model(selection)
-result = captured(spec.id, size.height, size.width, selection.device, selection.weights_key, digest, prepared, model)
+capture_key: CaptureKey = (spec.id, size.height, size.width, selection.device, selection.weights_key, digest)
+result = captured(*capture_key, prepared, model)
 names = catalogue.class_names(spec, selection.weights)
 
 picture_col, prediction_col = st.columns([3, 2])
 with picture_col:
-    show_input(loaded, prepared, label, spec)
+    show_input(capture_key, loaded, prepared, label, spec)
 with prediction_col:
     show_prediction(spec, result, names)
 
 st.subheader("The picture's path through the network")
 st.image(
-    feature_grid.path_strip(result, prepared.shown),
+    drawings.path_strip(capture_key, result, prepared.shown), output_format="PNG",
     caption="One map per stage: the channel with the strongest mean activation, where the map size changes.",
 )
 
 st.subheader("Inside one layer")
-layer = pick_layer(result)
-if layer.kind == "maps":
-    show_maps(layer)
-elif layer.kind == "vector":
-    # The output layer is the one whose values are the network's output itself.
-    show_vector(spec, layer, is_final=np.array_equal(layer.vector, result.logits), names=names)
-else:
-    st.info(f"{layer.name} returns something other than a single tensor, so there is nothing to draw.")
+inside_one_layer(capture_key, result, names)

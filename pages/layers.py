@@ -1,4 +1,8 @@
-"""Layer table: every layer of the chosen network with its output shape, parameters and cost."""
+"""Layer table: every layer of the chosen network with its output shape, parameters and cost.
+
+The fold depth and the tables it folds are a fragment: moving the slider reruns only
+that part, from the cached layer table. The depth lives in ``lt_depth`` (pages.view_state).
+"""
 
 import streamlit as st
 
@@ -7,6 +11,7 @@ from explorer.core.memory import format_bytes
 from explorer.core.sizes import size_problem
 from pages.caches import cached_layer_table, cached_model_text, stop_if
 from pages.sidebar import current_selection
+from pages.view_state import TABLE_DEPTH, default_unless_chosen
 
 selection = current_selection()
 spec, size = selection.spec, selection.size
@@ -44,32 +49,7 @@ memory_col.metric(
     ),
 )
 
-# A link from the diagram (?layer=layer3.0.downsample) opens the table down to that layer's depth.
-linked = st.query_params.get("layer")
-linked_rows = table.calls[table.calls["name"] == linked]
-linked_depth = int(linked_rows["depth"].iloc[0]) if len(linked_rows) else 0
-if linked and not len(linked_rows):
-    st.warning(f"{spec.name} has no layer called {linked[:60]!r}, so the whole table is shown.")
-
-depth = st.slider(
-    "Fold to depth",
-    min_value=1,
-    max_value=max(table.max_depth, 2),
-    value=max(min(2, table.max_depth), linked_depth),
-    disabled=table.max_depth == 1,
-    help="1 shows the network's stages; each step down opens blocks into the layers inside them. "
-    "A block's row carries the parameters and multiply-adds of everything inside it.",
-)
-rows = table.fold(depth)
-# A person reads an opened block's row as the block's total, like a folder's size;
-# the rows inside it follow, marked by the ▾ on the block.
-shown = rows.assign(
-    name=rows["name"].where(~rows["expanded"], "▾ " + rows["name"]),
-    params=rows["block_params"],
-    mult_adds=rows["block_mult_adds"],
-    param_share=rows["block_params"] / max(totals.total_params, 1),
-).drop(columns=["expanded", "block_params", "block_mult_adds"])
-table_config = {
+TABLE_CONFIG = {
     "name": st.column_config.TextColumn("Layer", help="Dotted path as in model.named_modules()"),
     "type": "Type",
     "depth": st.column_config.NumberColumn("Depth", format="%d"),
@@ -82,19 +62,61 @@ table_config = {
     "mult_adds": st.column_config.NumberColumn("Multiply-adds", format="localized"),
     "trainable": "Trainable",
 }
-if linked_depth and (rows["name"] == linked).any():
-    st.markdown(f"**{linked}**, the layer the link points to (it is also in the table below):")
-    st.dataframe(shown[rows["name"] == linked], hide_index=True, width="stretch", column_config=table_config)
-st.dataframe(shown, hide_index=True, width="stretch", column_config=table_config)
-if spec.note:
-    st.caption(spec.note)
 
-st.download_button(
-    "Download this table as CSV",
-    shown.to_csv(index=False).encode(),
-    file_name=f"{spec.id}_{size.height}x{size.width}_depth{depth}.csv",
-    mime="text/csv",
-)
+
+def fold_depth(table, linked: str | None, linked_depth: int) -> int:
+    """The fold depth (``lt_depth``): the user's while the network has it; a link opens its layer's depth once."""
+    if linked_depth and st.session_state.get("lt_linked") != linked:
+        st.session_state["lt_linked"] = linked
+        st.session_state.pop(TABLE_DEPTH, None)
+    deepest = max(table.max_depth, 2)
+    return st.slider(
+        "Fold to depth",
+        min_value=1,
+        max_value=deepest,
+        key=TABLE_DEPTH,
+        disabled=table.max_depth == 1,
+        help="1 shows the network's stages; each step down opens blocks into the layers inside them. "
+        "A block's row carries the parameters and multiply-adds of everything inside it.",
+        **default_unless_chosen(TABLE_DEPTH, range(1, deepest + 1), max(min(2, table.max_depth), linked_depth), "value"),
+    )
+
+
+@st.fragment
+def folded_table(arch_id: str, height: int, width: int, batch: int, linked: str | None, linked_depth: int) -> None:
+    """The slider and the tables it folds; moving it reruns this alone."""
+    table = cached_layer_table(arch_id, height, width, batch)
+    depth = fold_depth(table, linked, linked_depth)
+    rows = table.fold(depth)
+    # A person reads an opened block's row as the block's total, like a folder's size;
+    # the rows inside it follow, marked by the ▾ on the block.
+    shown = rows.assign(
+        name=rows["name"].where(~rows["expanded"], "▾ " + rows["name"]),
+        params=rows["block_params"],
+        mult_adds=rows["block_mult_adds"],
+        param_share=rows["block_params"] / max(table.totals.total_params, 1),
+    ).drop(columns=["expanded", "block_params", "block_mult_adds"])
+    if linked_depth and (rows["name"] == linked).any():
+        st.markdown(f"**{linked}**, the layer the link points to (it is also in the table below):")
+        st.dataframe(shown[rows["name"] == linked], hide_index=True, width="stretch", column_config=TABLE_CONFIG)
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=TABLE_CONFIG)
+    if spec.note:
+        st.caption(spec.note)
+    st.download_button(
+        "Download this table as CSV",
+        shown.to_csv(index=False).encode(),
+        file_name=f"{arch_id}_{height}x{width}_depth{depth}.csv",
+        mime="text/csv",
+    )
+
+
+# A link from the diagram (?layer=layer3.0.downsample) opens the table down to that layer's depth.
+linked = st.query_params.get("layer")
+linked_rows = table.calls[table.calls["name"] == linked]
+linked_depth = int(linked_rows["depth"].iloc[0]) if len(linked_rows) else 0
+if linked and not len(linked_rows):
+    st.warning(f"{spec.name} has no layer called {linked[:60]!r}, so the whole table is shown.")
+folded_table(spec.id, size.height, size.width, size.batch, linked, linked_depth)
 
 printed, sources = cached_model_text(spec.id)
 with st.expander("The model as PyTorch prints it"):

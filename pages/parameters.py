@@ -1,4 +1,8 @@
-"""Parameters: where the chosen network keeps its parameters, with each layer's count as arithmetic."""
+"""Parameters: where the chosen network keeps its parameters, with each layer's count as arithmetic.
+
+The per-layer chart's linear/log switch is a fragment: it reruns that chart alone, drawn once per
+network and scale for the whole server.
+"""
 
 import streamlit as st
 
@@ -10,6 +14,11 @@ from pages.sidebar import current_selection
 @st.cache_data(max_entries=32, show_spinner="Counting the network's parameters…")
 def cached_parameter_layers(arch_id: str):
     return parameter_layers(arch_id)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def cached_layer_bar_chart(arch_id: str, log_scale: bool):
+    return charts.layer_bar_chart(cached_parameter_layers(arch_id), log_scale=log_scale)
 
 
 spec = current_selection().spec
@@ -61,14 +70,21 @@ with left:
 with right:
     show(charts.weight_bias_chart(kinds), "weights_biases")
 
-log_scale = st.radio(
-    "Scale of the per-layer chart",
-    ["Linear", "Log"],
-    horizontal=True,
-    key="pp_scale",
-    help="A log scale shows the small layers next to the giant ones; a linear scale shows honestly how lopsided it is.",
-) == "Log"
-show(charts.layer_bar_chart(layers, log_scale=log_scale), "per_layer")
+
+
+@st.fragment
+def per_layer_chart(arch_id: str) -> None:
+    log_scale = st.radio(
+        "Scale of the per-layer chart",
+        ["Linear", "Log"],
+        horizontal=True,
+        key="pp_scale",
+        help="A log scale shows the small layers next to the giant ones; a linear scale shows honestly how lopsided it is.",
+    ) == "Log"
+    show(cached_layer_bar_chart(arch_id, log_scale), "per_layer")
+
+
+per_layer_chart(spec.id)
 
 show(charts.hierarchy_chart(hierarchy(layers)), "hierarchy")
 st.caption(

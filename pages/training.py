@@ -1,8 +1,9 @@
 """Training step: forward, cross-entropy against a chosen class, backward, one optimiser step, made visible.
 
 Each browser session trains its own copy of the network (``explorer.runs.training.Trainer``),
-made once per architecture, input size and device and kept in ``st.session_state``;
-the server's shared model is only read. All keys of this page start with "train_".
+made once per architecture, input size, device and weights and held in the server's one
+bounded store (``pages.training_copies``), sized for the chosen optimiser; the server's
+shared model is only read. All keys of this page start with "train_".
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def private_trainer(selection: Selection) -> training.Trainer | None:
             return training.Trainer(spec, model)
 
     return private_copy(key, f"{spec.name} at {size.label}", training_bytes(parameter_bytes, optimizer, activations),
-                        make)
+                        make, settings=training.OPTIMIZERS.get(optimizer, optimizer))
 
 
 def pick_picture(spec: ArchSpec) -> tuple[bytes | None, samples.Sample | None]:

@@ -3,7 +3,10 @@
 ``read_query`` turns a link's ``?arch=&h=&w=&batch=&device=&weights=`` into starting
 values (with a sentence for each part it could not use); ``selection_query`` is the
 one place that writes a selection back as query values, for the address bar and for
-links between pages alike.
+links between pages alike. Beside the selection a link may carry what a page shows
+(``VIEW_KEYS``: the layer, the diagram's depth and collapse); ``write_view`` is the one
+place that puts those into the address bar, and they stay there while the
+architecture stays the same.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
 
 DEFAULT_ARCH = "lenet5"
 _SELECTION_KEYS = ("arch", "h", "w", "batch", "device", "weights")
+# What a page shows, beside the selection: a layer (?layer=, read by every page), and the
+# diagram's depth (?depth=3) and collapsing of repeated blocks (?collapse=1 or 0).
+VIEW_KEYS = ("layer", "depth", "collapse")
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,8 @@ def read_query(query) -> Start:
     return Start(arch_id, size, device, weights, tuple(problems))
 
 
-def selection_query(selection: Selection, layer: str | None = None) -> dict[str, str]:
-    """The query values that open ``selection`` (and ``layer``, if given) on any page."""
+def selection_query(selection: Selection, layer: str | None = None, **view: str) -> dict[str, str]:
+    """The query values that open ``selection`` (and ``layer`` and other ``VIEW_KEYS``, if given) on any page."""
     query = {
         "arch": selection.spec.id,
         "h": str(selection.size.height),
@@ -76,14 +82,32 @@ def selection_query(selection: Selection, layer: str | None = None) -> dict[str,
         query["weights"] = selection.wanted
     if layer:
         query["layer"] = layer
+    unknown = set(view) - set(VIEW_KEYS)
+    if unknown:
+        raise ValueError(f"not a view key of a link: {sorted(unknown)}")
+    query.update({key: value for key, value in view.items() if value})
     return query
 
 
 def mirror_to_url(selection: Selection) -> None:
     """Write the selection into the address bar, where it differs from what is there."""
-    # A layer picked in the diagram (?layer=) stays in the URL while the architecture stays the same.
-    keep_layer = st.query_params.get("layer") and st.query_params.get("arch") in (None, selection.spec.id)
-    wanted = selection_query(selection, st.query_params["layer"] if keep_layer else None)
-    current = {key: st.query_params.get(key) for key in (*_SELECTION_KEYS, "layer")}
+    # What a page shows (a layer picked in the diagram, its depth) stays in the URL while the
+    # architecture stays the same; another network has other layers and depths.
+    same = st.query_params.get("arch") in (None, selection.spec.id)
+    view = {key: st.query_params[key] for key in VIEW_KEYS if same and st.query_params.get(key)}
+    wanted = selection_query(selection, **view)
+    current = {key: st.query_params.get(key) for key in (*_SELECTION_KEYS, *VIEW_KEYS)}
     if {k: v for k, v in current.items() if v is not None} != wanted:
         st.query_params.from_dict(wanted)
+
+
+def write_view(**values: str | None) -> None:
+    """Put what a page shows into the address bar (``None`` takes a key out), where it differs."""
+    for key, value in values.items():
+        if key not in VIEW_KEYS:
+            raise ValueError(f"not a view key of a link: {key}")
+        if value is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != value:
+            st.query_params[key] = value

@@ -128,3 +128,45 @@ def test_a_budget_setting_in_gigabytes_is_used():
 def test_the_default_is_a_share_of_physical_memory_less_the_shared_models():
     assert budget.default_limit_bytes(24 * 1000**3) == 12 * 1000**3 - budget.SHARED_RESERVE_BYTES
     assert budget.default_limit_bytes(2 * 1000**3) == budget.SMALLEST_DEFAULT_BYTES
+
+
+def test_a_copy_that_grows_with_its_settings_reserves_the_room_first_or_is_refused_and_kept():
+    copies = TrainingCopies(500 * MB)
+    mine = copies.put("alice", ("r",), "ResNet-18 at 224×224", 150 * MB, object, settings="SGD")
+    copies.put("bob", ("r",), "ResNet-18 at 224×224", 150 * MB, object, settings="SGD")
+    copies.resize("alice", ("r",), 200 * MB, settings="SGD with momentum 0.9")  # fits: 350 → 400 MB
+    assert copies.held_bytes == 350 * MB
+    with pytest.raises(BudgetFull) as refused:
+        copies.resize("alice", ("r",), 400 * MB, settings="Adam")  # would need 550 MB of 500
+    sentence = str(refused.value)
+    assert ("2 students hold 350.0 MB of the 500.0 MB" in sentence
+            and "would grow from 200.0 MB with SGD with momentum 0.9 to 400.0 MB with Adam" in sentence
+            and "keep SGD with momentum 0.9" in sentence and sentence.endswith(".") and "\n" not in sentence)
+    assert copies.held_bytes == 350 * MB and copies.get("alice", ("r",)) is mine  # refused: nothing changed
+    copies.resize("alice", ("r",), 150 * MB, settings="SGD")  # back to SGD: always fits
+    assert copies.held_bytes == 300 * MB
+
+
+def test_resizing_another_networks_copy_or_nobodys_changes_nothing():
+    copies = TrainingCopies(500 * MB)
+    copies.put("alice", ("vgg16",), "VGG-16", 300 * MB, object)
+    copies.resize("alice", ("resnet18",), 900 * MB)
+    copies.resize("carol", ("vgg16",), 900 * MB)
+    assert copies.held_bytes == 300 * MB
+
+
+def test_a_refused_new_copy_names_its_settings():
+    copies = TrainingCopies(100 * MB)
+    with pytest.raises(BudgetFull, match=r"a training copy of VGG-16 at 224×224 with Adam needs about 300\.0 MB"):
+        copies.put("alice", ("v",), "VGG-16 at 224×224", 300 * MB, object, settings="Adam")
+
+
+def test_growing_puts_away_idle_copies_of_others_but_never_its_own():
+    clock = Clock()
+    copies = TrainingCopies(400 * MB, idle_s=60, clock=clock)
+    copies.put("alice", ("r",), "ResNet-18", 200 * MB, object)
+    copies.put("bob", ("r",), "ResNet-18", 150 * MB, object)
+    clock.now = 1000  # both idle
+    copies.resize("alice", ("r",), 300 * MB)  # 450 MB of 400 without bob: his idle copy makes the room
+    assert copies.get("alice", ("r",)) is not None and copies.get("bob", ("r",)) is None
+    assert copies.put_away_notice("bob").startswith("Your training copy of ResNet-18 was put away")

@@ -192,3 +192,28 @@ def test_feature_maps_page_preselects_the_linked_layer(app_test):
     at = app_test(query={"arch": "lenet5", "layer": "features.3"}, page="pages/feature_maps.py")
     assert not at.exception
     assert at.selectbox(key="fm_layer").value == "features.3"  # LeNet-5's second convolution
+
+
+def test_a_link_sets_the_diagrams_depth_and_collapse_and_the_controls_write_them_back(app_test):
+    at = app_test(query={"arch": "resnet18", "depth": "2", "collapse": "0"}, page="pages/diagram.py")
+    assert not at.exception
+    assert at.slider(key="dg_depth_resnet18").value == 2 and at.toggle(key="dg_collapse").value is False
+    expanded = len(build_diagram("resnet18", default_size("resnet18"), depth=2, collapse=False).nodes)
+    assert at.dataframe[0].value.shape[0] == expanded  # the node table is the depth-2, expanded diagram
+    at.slider(key="dg_depth_resnet18").set_value(3).run()
+    at.toggle(key="dg_collapse").set_value(True).run()
+    assert at.query_params["depth"] == "3" and at.query_params["collapse"] == "1"
+    assert at.query_params["arch"] == "resnet18"  # the selection stays beside the view
+
+
+def test_a_diagram_opened_without_a_fold_in_its_link_writes_its_fold_into_the_address_bar(app_test):
+    at = app_test(query={"arch": "lenet5"}, page="pages/diagram.py")
+    depth = at.slider(key="dg_depth_lenet5").value
+    assert at.query_params["depth"] == str(depth) and at.query_params["collapse"] == "1"
+
+
+@pytest.mark.parametrize("depth", ["0", "99", "two"])
+def test_a_fold_a_network_does_not_have_is_ignored(app_test, depth):
+    at = app_test(query={"arch": "lenet5", "depth": depth, "collapse": "maybe"}, page="pages/diagram.py")
+    assert not at.exception and not at.error
+    assert 1 <= at.slider(key="dg_depth_lenet5").value <= 2 and at.toggle(key="dg_collapse").value is True

@@ -9,6 +9,12 @@ that would not fit, in one sentence that says how much is held and by how many.
 
 - ``put`` reserves the bytes first and only then builds the copy, so a refused
   request costs nothing; an owner's previous copy is let go before its new one is made.
+- ``resize`` follows a copy whose settings change what it holds (momentum keeps one
+  more tensor per weight, Adam two): the reservation grows before the optimiser's
+  state exists, or the change is refused in one sentence and the copy keeps what it
+  had; going back shrinks it. Reserving Adam's worst case for every copy instead would
+  have cost the class two fifths of its places to guard a setting most students
+  never choose (the lab trains with plain SGD).
 - Copies of owners that are gone (a closed browser tab) are freed by ``sweep``.
 - Under pressure, a copy idle for ``idle_s`` seconds or more may be put away to make
   room; its owner is told once, in one sentence, the next time they ask for it.
@@ -93,6 +99,7 @@ class _Held:
     nbytes: int
     copy: object = field(repr=False)
     last_used: float
+    settings: str = ""  # what the reservation was sized for ("SGD", "Adam"), for the sentences
 
 
 class TrainingCopies:
@@ -138,7 +145,7 @@ class TrainingCopies:
 
     # -- making and freeing copies ------------------------------------------------------------------
 
-    def put(self, owner: str, key: tuple, label: str, nbytes: int, make: Callable[[], object]):
+    def put(self, owner: str, key: tuple, label: str, nbytes: int, make: Callable[[], object], settings: str = ""):
         """Reserve ``nbytes`` for the owner's new copy, then build it with ``make``; ``BudgetFull`` if it cannot fit.
 
         The owner's previous copy is let go first (one copy per owner). Idle copies of other
@@ -150,7 +157,7 @@ class TrainingCopies:
             if self._used() + nbytes > self.limit_bytes:
                 self._put_away_idle(nbytes)
             if self._used() + nbytes > self.limit_bytes:
-                raise BudgetFull(self._full_sentence(label, nbytes))
+                raise BudgetFull(self._full_sentence(f"{label} with {settings}" if settings else label, nbytes))
             self._reserving[owner] = nbytes
         try:
             copy = make()
@@ -158,8 +165,25 @@ class TrainingCopies:
             with self._lock:
                 self._reserving.pop(owner, None)
         with self._lock:
-            self._held[owner] = _Held(key, label, nbytes, copy, self._clock())
+            self._held[owner] = _Held(key, label, nbytes, copy, self._clock(), settings)
         return copy
+
+    def resize(self, owner: str, key: tuple, nbytes: int, settings: str = "") -> None:
+        """Size the owner's reservation for new ``settings`` of the same copy; ``BudgetFull`` if it cannot grow.
+
+        A refusal changes nothing: the copy keeps its reservation and the settings it was
+        sized for, so the page goes on with those. Shrinking always succeeds.
+        """
+        with self._lock:
+            held = self._held.get(owner)
+            if held is None or held.key != key or held.nbytes == nbytes:
+                return
+            extra = nbytes - held.nbytes
+            if extra > 0 and self._used() + extra > self.limit_bytes:
+                self._put_away_idle(extra, keep=owner)
+            if extra > 0 and self._used() + extra > self.limit_bytes:
+                raise BudgetFull(self._grow_sentence(held, nbytes, settings))
+            held.nbytes, held.settings = nbytes, settings
 
     def drop(self, owner: str) -> None:
         with self._lock:
@@ -190,9 +214,10 @@ class TrainingCopies:
                 del self._put_away[owner]
         return gone
 
-    def _put_away_idle(self, needed: int) -> None:
+    def _put_away_idle(self, needed: int, keep: str | None = None) -> None:
         now = self._clock()
-        idle = sorted((h.last_used, owner) for owner, h in self._held.items() if now - h.last_used >= self.idle_s)
+        idle = sorted((h.last_used, owner) for owner, h in self._held.items()
+                      if now - h.last_used >= self.idle_s and owner != keep)
         # Only if putting away every idle copy would make the room: never evict for nothing.
         if self._used() - sum(self._held[o].nbytes for _, o in idle) + needed > self.limit_bytes:
             return
@@ -206,11 +231,23 @@ class TrainingCopies:
                 "another student; press Reset to start again from the chosen weights."
             )
 
-    def _full_sentence(self, label: str, nbytes: int) -> str:
-        students = len(self._held) + len(self._reserving)
-        who = f"{students} student{'s' if students != 1 else ''}"
+    def _grow_sentence(self, held: _Held, nbytes: int, settings: str) -> str:
+        before = f" with {held.settings}" if held.settings else ""
+        after = f" with {settings}" if settings else ""
+        keep = f"keep {held.settings}" if held.settings else "keep the settings it had"
         return (
-            f"The server's training memory is full: {who} hold {format_bytes(self._used())} of the "
+            f"The server's training memory is full: {self._who()} hold {format_bytes(self._used())} of the "
+            f"{format_bytes(self.limit_bytes)} it allows, and your training copy of {held.label} would grow from "
+            f"{format_bytes(held.nbytes)}{before} to {format_bytes(nbytes)}{after}; {keep}, or try again in a minute."
+        )
+
+    def _who(self) -> str:
+        students = len(self._held) + len(self._reserving)
+        return f"{students} student{'s' if students != 1 else ''}"
+
+    def _full_sentence(self, label: str, nbytes: int) -> str:
+        return (
+            f"The server's training memory is full: {self._who()} hold {format_bytes(self._used())} of the "
             f"{format_bytes(self.limit_bytes)} it allows, and a training copy of {label} needs about "
             f"{format_bytes(nbytes)}; try again in a minute, or choose a smaller network."
         )

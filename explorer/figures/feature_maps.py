@@ -160,7 +160,11 @@ def channel_heatmap(layer: LayerOutput, channel: int, colour_map: str) -> go.Fig
     centre = (step - 1) / 2
     coordinates = lambda n: np.arange(n) * step + centre  # noqa: E731 - map pixel -> original pixel
     reach = float(np.abs(values).max()) if colour_map in DIVERGING else None
-    figure = go.Figure(
+    title = f"{layer.name} · channel {channel}"
+    if step > 1:
+        title += f"<br><sup>each square is the mean of {step}×{step} pixels</sup>"
+    # The layout goes in with the figure: plotly's update_* calls cost as much again as building it.
+    return go.Figure(
         go.Heatmap(
             z=values,
             x=coordinates(values.shape[1]),
@@ -169,15 +173,12 @@ def channel_heatmap(layer: LayerOutput, channel: int, colour_map: str) -> go.Fig
             zmin=-reach if reach else None,
             zmax=reach if reach else None,
             hovertemplate="column %{x}, row %{y}<br>value %{z:.4g}<extra></extra>",
-        )
+        ),
+        layout=dict(
+            title=dict(text=title), height=460, margin=dict(l=10, r=10, t=40, b=10),
+            yaxis=dict(autorange="reversed", scaleanchor="x", constrain="domain"), xaxis=dict(constrain="domain"),
+        ),
     )
-    title = f"{layer.name} · channel {channel}"
-    if step > 1:
-        title += f"<br><sup>each square is the mean of {step}×{step} pixels</sup>"
-    figure.update_layout(title=title, height=460, margin=dict(l=10, r=10, t=40, b=10))
-    figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
-    figure.update_xaxes(constrain="domain")
-    return figure
 
 
 def vector_chart(layer: LayerOutput) -> go.Figure:

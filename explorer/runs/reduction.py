@@ -29,12 +29,11 @@ def _reduce_maps(x: torch.Tensor) -> dict:
     """Statistics and display maps of one C×H×W output (runs after the pass, on the copy)."""
     channels = x.shape[0]
     flat = x.reshape(channels, -1).float()
-    # amin/amax/sum along rows, and sign().abs() for non-zeros, are several times faster on
-    # the CPU than aminmax(dim=...) and count_nonzero (measured: 0.1 and 0.3 ms against
-    # 2.8 and 4.4 ms for 64×112×112). Only the layer's total of non-zeros is needed.
+    # amin/amax/sum along rows are several times faster on the CPU than aminmax(dim=...)
+    # (measured: 0.2 ms against 2.4 ms for 64×112×112). Only the layer's total of non-zeros is needed.
     low, high = flat.amin(dim=1), flat.amax(dim=1)
     means = flat.sum(dim=1) / flat.shape[1]
-    nonzero = flat.sign().abs_().sum()
+    nonzero = _nonzero(flat)
     if channels <= KEPT_CHANNELS:  # every channel is kept: no selection to make
         chosen, maps, lo, hi = np.arange(channels), x.float(), low, high
     else:
@@ -52,6 +51,15 @@ def _reduce_maps(x: torch.Tensor) -> dict:
         "low": low, "high": high, "means": means, "nonzero": nonzero,
         "maps": quantised, "chosen": chosen, "map_low": lo, "map_high": hi, "factor": factor,
     }
+
+
+def _nonzero(values: torch.Tensor):
+    """How many values are not exactly 0. On the CPU numpy's ``count_nonzero(a != 0)`` reads the values
+    once into a bool array it counts with vector instructions: 0.04 ms for 64×56×56 against 0.14 ms for
+    torch's ``sign().abs_().sum()`` (and 1.2 ms for ``torch.count_nonzero``)."""
+    if values.device.type != "cpu":
+        return values.sign().abs_().sum()
+    return np.count_nonzero(values.numpy() != 0)
 
 
 def _to_uint8(values: torch.Tensor) -> torch.Tensor:
@@ -79,7 +87,7 @@ def _block_means(maps: torch.Tensor, factor: int) -> torch.Tensor:
 def _reduce_vector(x: torch.Tensor) -> dict:
     flat = x.reshape(-1).float()
     return {"vector": flat[:MAX_VECTOR].clone(), "aminmax": (flat.min(), flat.max()), "mean": flat.mean(),
-            "nonzero": flat.sign().abs_().sum(), "size": flat.numel()}
+            "nonzero": _nonzero(flat), "size": flat.numel()}
 
 
 def _to_numpy(raw: dict) -> dict:

@@ -5,6 +5,7 @@ used. Under CI a missing Chromium is a failure, not a skip: a silent skip would
 hide a broken install.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -49,9 +50,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """Base URL of a fresh `streamlit run app.py`, stopped after the session."""
+@contextlib.contextmanager
+def serving_app(env: dict[str, str] | None = None):
+    """A fresh `streamlit run app.py` (with ``env`` added to its environment); yields its base URL."""
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -64,6 +65,7 @@ def app_url():
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -85,6 +87,13 @@ def app_url():
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """Base URL of a fresh `streamlit run app.py`, stopped after the session."""
+    with serving_app() as url:
+        yield url
 
 
 def settle(page, timeout: int = FIRST_RENDER_MS) -> None:

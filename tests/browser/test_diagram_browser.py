@@ -42,3 +42,27 @@ def test_a_node_link_opens_that_layer_in_the_layer_table(open_app):
     # The linked row is shown first, above the table opened down to its depth.
     expect(page.get_by_text("layer2.0.downsample.0, the layer the link points to")).to_be_visible()
     expect(page.get_by_test_id("stSliderThumbValue")).to_have_text("4")
+
+
+def test_clicking_a_row_of_the_node_table_selects_that_node_and_the_fold_is_in_the_link(open_app):
+    page = open_app("/architecture-diagram?arch=resnet18&depth=2&collapse=0")
+    expect(drawn_nodes(page).first).to_be_visible()
+    table = page.locator('[data-testid="stDataFrame"]').first
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    # The grid is drawn on a canvas: rows are 35 px below a 35 px header, the row markers are at the left.
+    # Rows: input, conv1, bn1, relu, maxpool, layer1.0, ...
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 5 * 35 + 17)
+    settle(page)
+    picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="Selected node")
+    expect(picker.get_by_role("combobox")).to_have_value("layer1.0")
+    assert "layer=layer1.0" in page.url and "depth=2" in page.url and "collapse=0" in page.url
+    # The picked block is the one drawn with the thick frame.
+    expect(page.locator(f"{CHART} g.node", has_text="layer1.0").first).to_be_attached()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "diagram_row_selected.png"))
+
+    page.get_by_text("Collapse repeated blocks (× N)").click()  # a control writes the fold into the link
+    settle(page)
+    page.wait_for_function("() => window.location.search.includes('collapse=1')")
+    assert "depth=2" in page.url and "layer=layer1.0" in page.url
