@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import torch
 import torchinfo
 from torch import nn
 from torchinfo.layer_info import LayerInfo
 from torchinfo.torchinfo import clear_cached_forward_pass
 
+from explorer.analysis import receptive_field
 from explorer.core.errors import UserError
 from explorer.core.meta import META, build_meta_model
 from explorer.core.registry import get_spec
@@ -30,7 +32,7 @@ _ALL_DEPTHS = 64
 
 DISPLAY_COLUMNS = [
     "name", "type", "depth", "output_shape", "kernel_size",
-    "params", "param_share", "mult_adds", "trainable",
+    "params", "param_share", "mult_adds", "trainable", "receptive_field", "rf_stride", "rf_start",
 ]
 
 
@@ -236,6 +238,10 @@ def summarize(arch_id: str, size: InputSize) -> LayerTable:
         clear_cached_forward_pass()
     rows = _call_rows(model, stats.summary_list)
     rows += _rows_for_modules_that_never_ran(model, {layer.layer_id for layer in stats.summary_list})
+    fields = receptive_field.trace(model, torch.empty(size.shape(spec), device=META))
+    for row in rows:
+        row["field"] = fields.get(row["name"])
+        row.update(receptive_field.texts(row["field"]))
     calls = pd.DataFrame(rows)
     totals = Totals(
         total_params=sum(p.numel() for p in model.parameters()),
@@ -257,7 +263,8 @@ def summarize(arch_id: str, size: InputSize) -> LayerTable:
 def to_json(table: LayerTable, depth: int | None = None) -> dict:
     """The table as plain JSON-ready data (the command line prints this)."""
     folded = table.fold(depth)
-    dims = table.calls.set_index("name")["output_dims"]
+    by_name = table.calls.set_index("name")
+    dims, fields = by_name["output_dims"], by_name["field"]
     totals = table.totals
     return {
         "architecture": table.arch_id,
@@ -277,6 +284,7 @@ def to_json(table: LayerTable, depth: int | None = None) -> dict:
                 "mult_adds": int(row.mult_adds),
                 "trainable": row.trainable,
                 "expanded": bool(row.expanded),
+                "receptive_field": fields[row.name].to_json() if fields[row.name] is not None else None,
             }
             for row in folded.itertuples()
         ],
