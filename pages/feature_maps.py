@@ -21,10 +21,11 @@ from explorer.runs import capture
 from explorer.runs.outputs import Capture, LayerOutput
 from explorer.runs.predictions import top_classes
 from explorer.weights import catalogue
+from pages import receptive_click
 from pages.caches import run_problem, stop_if
 from pages.pictures import SOURCES, UPLOAD_TYPES, digest_of, picture_or_last_good
-from pages.sidebar import Selection, current_selection
-from pages.weights_panel import selected_model
+from pages.sidebar import current_selection
+from pages.weights_panel import describe_weights, selected_model
 
 try:  # the drawing canvas is optional: without it the page offers every other source
     from streamlit_drawable_canvas import st_canvas
@@ -115,22 +116,6 @@ def show_input(loaded: images.LoadedImage, prepared: images.PreparedInput, label
         st.markdown("\n".join(f"- {step}" for step in prepared.steps))
 
 
-def describe_weights(selection: Selection) -> None:
-    """What the prediction below is worth with the weights in use."""
-    spec, weights = selection.spec, selection.weights
-    if weights == catalogue.RANDOM:
-        st.warning(
-            f"{spec.name} has random weights here: nobody has trained it, so this prediction is meaningless "
-            f"(every class gets about {1 / spec.num_classes:.1%}). Choose trained weights in the sidebar to change that."
-        )
-    elif weights == catalogue.DIGITS:
-        st.success(catalogue.digits_sentence(spec))
-    elif weights == catalogue.UPLOAD:
-        st.info("Your uploaded weights; the class names assume they keep the usual order of this network's classes.")
-    else:
-        st.success(catalogue.imagenet_sentence(spec, weights))
-
-
 def show_prediction(spec: ArchSpec, result: Capture, names: list[str]) -> None:
     st.subheader("Prediction")
     describe_weights(current_selection())
@@ -211,7 +196,9 @@ def show_maps(layer: LayerOutput) -> None:
         options = [int(c) for c in chosen]
         channel = st.selectbox("Enlarge channel (hover for values)", options, key="fm_channel",
                                **default_unless_chosen("fm_channel", options, options[0]))
-        st.plotly_chart(feature_grid.channel_heatmap(layer, channel, colour_map), width="stretch")
+        # Clickable: the patch this position sees, and its gradient (pages/receptive_click.py).
+        receptive_click.enlarged_channel(feature_grid.channel_heatmap(layer, channel, colour_map), layer, channel,
+                                         selection, prepared, model)
 
 
 def show_vector(spec: ArchSpec, layer: LayerOutput, is_final: bool, names: list[str]) -> None:
