@@ -26,9 +26,11 @@ def first_convolution(model: nn.Module) -> tuple[str, np.ndarray] | None:
     return None
 
 
-def filter_grid(weights: np.ndarray, tile: int = 48, gap: int = 3, columns: int | None = None) -> np.ndarray:
-    """All filters as one RGB image, each about ``tile`` pixels a side (square blocks, no smoothing)."""
+def filter_grid(weights: np.ndarray, tile: int | None = None, gap: int = 3, columns: int | None = None) -> np.ndarray:
+    """All filters as one RGB image, each about ``tile`` pixels a side (square blocks, no smoothing);
+    by default larger tiles when there are only a few filters (LeNet-5's 6, the toy's 4)."""
     count, channels, height, width = weights.shape
+    tile = tile or (96 if count <= 16 else 48)
     low = weights.min(axis=(1, 2, 3), keepdims=True)
     span = weights.max(axis=(1, 2, 3), keepdims=True) - low
     scaled = np.where(span > 0, (weights - low) / np.where(span > 0, span, 1), 0.5)

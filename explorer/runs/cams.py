@@ -100,7 +100,7 @@ def class_activation_map(spec: ArchSpec, model: nn.Module, tensor: torch.Tensor,
         return Attribution(method, layer, chosen, scores[0].detach().float().cpu().numpy(), scaled(cam))
 
 
-def time_one_pass(spec: ArchSpec, model: nn.Module, tensor: torch.Tensor, rounds: int = 2) -> float:
+def time_one_pass(spec: ArchSpec, model: nn.Module, tensor: torch.Tensor, rounds: int = 3) -> float:
     """Seconds one plain forward pass takes here (the faster of ``rounds``): Score-CAM's unit of cost."""
     device = next(model.parameters()).device
     best = float("inf")
