@@ -25,6 +25,7 @@ operation with no rule here stops the trace instead of guessing.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -144,6 +145,8 @@ class _Tracer(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
+        if func is aten.detach.default:  # torchinfo detaches every parameter it counts: the fast way out
+            return out
         tracked = [(t, f) for t in tree_flatten((args, kwargs))[0] if (f := self.field_of(t)) is not None]
         if tracked:
             outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
@@ -178,11 +181,14 @@ class _Tracer(TorchDispatchMode):
         raise RuntimeError(f"no receptive-field rule for {func}: it changes the map's positions in a way not handled")
 
 
-def trace(model: nn.Module, x: torch.Tensor) -> dict[str, Field | None]:
-    """The field of every module call's output, named like the layer table ("layer1.0.relu (call 2)").
+@contextlib.contextmanager
+def tracing(model: nn.Module, x: torch.Tensor):
+    """While the block runs ``model`` on ``x`` once, fill the dict it yields with every call's field.
 
-    ``model`` is run once on ``x`` (use a shape-only model and a meta tensor); its hooks are
-    removed again. Calls whose output is not a tensor get None.
+    The names are the layer table's ("layer1.0.relu (call 2)"), in the order the calls start;
+    a call whose output is not a tensor gets None. The layer table runs torchinfo's own pass
+    inside this block, so the fields cost no second forward pass (on the meta device, batch
+    norm's shape rule alone is a Python function worth tens of milliseconds per call).
     """
     names = {id(m): name for name, m in model.named_modules() if name}
     tracer = _Tracer()
@@ -206,10 +212,16 @@ def trace(model: nn.Module, x: torch.Tensor) -> dict[str, Field | None]:
             if module is not model:
                 handles += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
         with tracer, torch.no_grad():
-            model(x)
+            yield fields
     finally:
         for handle in handles:
             handle.remove()
+
+
+def trace(model: nn.Module, x: torch.Tensor) -> dict[str, Field | None]:
+    """The field of every module call's output: ``model`` run once on ``x`` (a meta tensor, ideally)."""
+    with tracing(model, x) as fields:
+        model(x)
     return fields
 
 

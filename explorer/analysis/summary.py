@@ -222,15 +222,11 @@ def summarize(arch_id: str, size: InputSize) -> LayerTable:
     spec = get_spec(arch_id)
     check_size(spec, size)
     model = build_meta_model(spec)
+    x = torch.empty(size.shape(spec), device=META)
     try:
-        stats = torchinfo.summary(
-            model,
-            input_size=size.shape(spec),
-            device=META,
-            depth=_ALL_DEPTHS,
-            mode="eval",
-            verbose=0,
-        )
+        # One pass gives torchinfo's rows and every row's receptive field (explorer.analysis.receptive_field).
+        with receptive_field.tracing(model, x) as fields:
+            stats = torchinfo.summary(model, input_data=x, device=META, depth=_ALL_DEPTHS, mode="eval", verbose=0)
     except RuntimeError as error:
         raise UserError(f"{spec.name} cannot process a {size.label} input.") from error
     finally:
@@ -238,7 +234,6 @@ def summarize(arch_id: str, size: InputSize) -> LayerTable:
         clear_cached_forward_pass()
     rows = _call_rows(model, stats.summary_list)
     rows += _rows_for_modules_that_never_ran(model, {layer.layer_id for layer in stats.summary_list})
-    fields = receptive_field.trace(model, torch.empty(size.shape(spec), device=META))
     for row in rows:
         row["field"] = fields.get(row["name"])
         row.update(receptive_field.texts(row["field"]))
