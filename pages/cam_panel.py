@@ -13,6 +13,7 @@ import time
 import streamlit as st
 
 from explorer.analysis.summary import LayerTable
+from explorer.core.errors import UserError
 from explorer.figures import overlays
 from explorer.runs import cams, gradients
 from explorer.runs.attribution import METHODS, ON_THE_INPUT, Attribution
@@ -123,7 +124,11 @@ def show(selection, model, prepared, table: LayerTable, names: list[str], digest
     spec = selection.spec
     st.subheader("Where it looks for a class")
     method, layer, target, opacity = _choose(spec, table, names)
-    result = compute(selection, model, prepared, table, digest, method, layer, target)
+    try:
+        result = compute(selection, model, prepared, table, digest, method, layer, target)
+    except UserError as error:  # in a fragment's own rerun the app's catch-all does not reach here
+        st.error(str(error))
+        return
     if result is None:
         return
     probabilities = softmax(result.logits)

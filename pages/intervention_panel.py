@@ -90,9 +90,13 @@ def show(selection, model, prepared, table: LayerTable, names: list[str], digest
         return
     plan = kept[3]
     key = (spec.id, size.height, size.width, selection.device, selection.weights_key, digest, plan)
-    with st.spinner("Running the picture with and without the changes…"):
-        result = interventions_store().get_or_make(key, lambda: interventions.intervene(spec, model, prepared.tensor,
-                                                                                        plan))
+    try:
+        with st.spinner("Running the picture with and without the changes…"):
+            result = interventions_store().get_or_make(key, lambda: interventions.intervene(
+                spec, model, prepared.tensor, plan))
+    except UserError as error:  # in a fragment's own rerun the app's catch-all does not reach here
+        st.error(str(error))
+        return
     st.markdown("**Changes:** " + "; ".join(plan.describe()) + ". " + _verdict(result, names))
     untouched_col, changed_col = st.columns(2)
     with untouched_col:

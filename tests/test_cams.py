@@ -213,3 +213,13 @@ def test_the_shared_model_is_bit_identical_after_every_kind_of_map():
     assert fingerprint(model) == before
     assert not model.training and not any(p.requires_grad for p in model.parameters())
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+
+def test_a_second_score_cam_at_once_is_turned_away_in_a_sentence():
+    spec = get_spec("lenet5")
+    model = loading.build(spec, "digits")
+    with cams.SCORE_CAM_RUNNING:  # another student's Score-CAM holds the server's one slot
+        with pytest.raises(UserError, match="^Another Score-CAM is running on this server just now"):
+            cams.class_activation_map(spec, model, digit(), table("lenet5"), "scorecam", "features")
+        # the other methods do not wait for it
+        assert cams.class_activation_map(spec, model, digit(), table("lenet5"), "gradcam", "features").target == 3

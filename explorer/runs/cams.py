@@ -20,6 +20,7 @@ Two traps are handled here:
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 
@@ -28,12 +29,18 @@ from torch import nn
 from torchcam.methods import GradCAM, GradCAMpp, LayerCAM, ScoreCAM
 
 from explorer.analysis.summary import LayerTable
+from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec
 from explorer.runs.attribution import RUNNING, Attribution, scaled
 from explorer.runs.layer_choice import check_class, check_map_layer
 from explorer.runs.views import lent_view
 
 Progress = Callable[[int, int], None]  # (passes done, passes in all)
+# Score-CAM holds the processor for up to minutes: one at a time per server, and apart from the
+# two slots that every other pass shares (explorer.runs.attribution.RUNNING), so it never holds
+# up the other students' feature maps.
+SCORE_CAM_RUNNING = threading.BoundedSemaphore(1)
+BUSY = "Another Score-CAM is running on this server just now; try again in a minute, or use Grad-CAM, which needs one pass."
 
 
 class _ScoreCAMWithProgress(ScoreCAM):
@@ -82,8 +89,17 @@ def class_activation_map(spec: ArchSpec, model: nn.Module, tensor: torch.Tensor,
     if target is not None:
         target = check_class(spec, target)
     device = next(model.parameters()).device
-    with RUNNING, lent_view(spec, model) as view:
-        x = tensor.to(device)
+    slot = SCORE_CAM_RUNNING if method == "scorecam" else RUNNING
+    if not slot.acquire(blocking=method != "scorecam"):
+        raise UserError(BUSY)
+    try:
+        return _run(spec, model, tensor.to(device), method, layer, target, progress, batch_size)
+    finally:
+        slot.release()
+
+
+def _run(spec, model, x, method, layer, target, progress, batch_size) -> Attribution:
+    with lent_view(spec, model) as view:
         options = {"batch_size": batch_size, "progress": progress} if method == "scorecam" else {}
         with _EXTRACTORS[method](view, target_layer=layer, input_shape=tuple(x.shape[1:]), **options) as extractor:
             with _copy_after(view.get_submodule(layer)):

@@ -25,7 +25,7 @@ from explorer.runs.views import lent_view
 
 SMOOTH_SAMPLES = 16
 SMOOTH_NOISE = 0.15  # of the input's range (max − min), Smilkov et al.'s 10–20 %
-_SMOOTH_BATCH = 4  # noisy copies per pass: bounds the memory of a pass to four pictures
+_SMOOTH_BATCH = 2  # noisy copies per pass: the pages check a batch of two against the memory budget
 
 
 def _logits_and_gradient(view: nn.Module, x: torch.Tensor, target: int | None) -> tuple[torch.Tensor, torch.Tensor, int]:
