@@ -95,3 +95,19 @@ def test_the_layer_table_shows_each_layers_receptive_field(app_test):
     assert table.loc["features.12", "receptive_field"] == "195×195"  # Araujo et al.'s alexnet_v2 pool5
     assert table.loc["classifier.6", "rf_stride"] == "—"
     assert get_spec("alexnet").default_size == 224
+
+
+def test_a_bad_upload_is_one_sentence_and_the_map_and_its_settings_stay(app_test):
+    from tests.test_hostile_inputs import BY_ID, small_png
+
+    at = app_test(query={"arch": "lenet5", "weights": "digits"}, page=PAGE)
+    at.radio(key="wl_source").set_value("upload").run()
+    at.file_uploader(key="wl_upload").set_value(("first.png", small_png(), "image/png")).run()
+    at.selectbox(key="wl_method").set_value("layercam").run()
+    for case in (BY_ID["pdf-as-png"], BY_ID["bomb"]):
+        at.file_uploader(key="wl_upload").set_value((case.name, case.make(), case.mime)).run()
+        assert not at.exception
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1 and case.refused in errors[0], errors
+        assert at.selectbox(key="wl_method").value == "layercam"
+        assert "LayerCAM weights every position" in markdown(at)  # still the last good picture's map
