@@ -13,7 +13,8 @@ cost), interleaved round by round with ``explorer.cli.bench.interleaved`` (media
   (16 noisy copies), one unit's input gradient (the effective receptive field), and an
   intervention (a batch of two, both rows reduced), each through our code: private view,
   hooks, checks and all;
-- the receptive-field trace (meta device) against the whole layer table it is part of.
+- the layer table with its receptive fields (one traced meta pass) against torchinfo alone on the same
+  shape-only model: what the fields add to the table.
 
 Score-CAM is timed once (it is long) at the default layer for the architectures named by
 ``--scorecam``: seconds per masked pass against one forward pass.
@@ -32,7 +33,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from explorer.analysis import receptive_field, summary  # noqa: E402
+import torchinfo  # noqa: E402
+from torchinfo.torchinfo import clear_cached_forward_pass  # noqa: E402
+
+from explorer.analysis import summary  # noqa: E402
 from explorer.cli import bench  # noqa: E402
 from explorer.core.meta import META, build_meta_model  # noqa: E402
 from explorer.core.registry import get_spec  # noqa: E402
@@ -72,11 +76,13 @@ def measure(arch_id: str, budget: float) -> dict:
         plan = interventions.Plan((interventions.parse_ablation(spec, table, f"{layer}:0"),))
         variants["intervention"] = lambda: interventions.intervene(spec, model, x, plan)
     medians, rounds = bench.interleaved(variants, budget)
-    meta = build_meta_model(spec)
-    traced, _ = bench.interleaved({
-        "trace": lambda: receptive_field.trace(meta, torch.empty(1, spec.in_channels, side, side, device=META)),
-        "table": lambda: summary.summarize(arch_id, InputSize(side, side)),
-    }, budget / 4)
+    def bare_table():  # torchinfo alone on a fresh shape-only model, as summarize calls it, without the fields
+        torchinfo.summary(build_meta_model(spec), input_size=(1, spec.in_channels, side, side), device=META,
+                          depth=64, mode="eval", verbose=0)
+        clear_cached_forward_pass()
+
+    traced, _ = bench.interleaved({"bare_table": bare_table,
+                                   "table": lambda: summary.summarize(arch_id, InputSize(side, side))}, budget / 4)
     return {"arch": arch_id, "layer": layer, "rounds": rounds, **medians, **{f"{k}_s": v for k, v in traced.items()}}
 
 
@@ -89,7 +95,11 @@ def score_cam(arch_id: str) -> dict:
     torch.manual_seed(0)
     model = spec.build().requires_grad_(False)
     x = torch.rand(1, spec.in_channels, side, side)
-    one = cams.time_one_pass(spec, model, x, rounds=5)
+    def forward():
+        with torch.no_grad():
+            model(x)
+
+    one = min(bench._seconds(forward, torch.device("cpu")) for _ in range(5))
     batch = max(1, min(32, 512 * 2**20 // max(table.totals.forward_backward_bytes, 1)))
     start = bench._clock()
     cams.class_activation_map(spec, model, x, table, "scorecam", layer, 1, batch_size=batch)
@@ -104,7 +114,7 @@ def markdown(rows: list[dict], scored: list[dict], clock: str) -> str:
              f"{torch.get_num_threads()} torch thread(s), clock: {clock}; load average {load[0]:.2f} / {load[1]:.2f} "
              f"/ {load[2]:.2f} (1 / 5 / 15 min) when it finished.", "",
              "| network | layer | forward ms | backward ms | Grad-CAM ms (+ on forward) | Grad-CAM++ ms | LayerCAM ms "
-             "| saliency ms | SmoothGrad ms | one unit's gradient ms | intervention ms | RF trace ms / layer table ms |",
+             "| saliency ms | SmoothGrad ms | one unit's gradient ms | intervention ms | table ms: torchinfo → with fields |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     ms = lambda row, key: f"{row[key] * 1000:.1f}" if key in row else "—"  # noqa: E731
     for row in rows:
@@ -113,7 +123,7 @@ def markdown(rows: list[dict], scored: list[dict], clock: str) -> str:
             f"| {row['arch']} | {row['layer'] or '—'} | {ms(row, 'forward')} | {ms(row, 'backward')} | "
             f"{ms(row, 'gradcam')}{extra} | {ms(row, 'gradcampp')} | {ms(row, 'layercam')} | {ms(row, 'saliency')} | "
             f"{ms(row, 'smoothgrad')} | {ms(row, 'unit_gradient')} | {ms(row, 'intervention')} | "
-            f"{row['trace_s'] * 1000:.0f} / {row['table_s'] * 1000:.0f} |")
+            f"{row['bare_table_s'] * 1000:.0f} → {row['table_s'] * 1000:.0f} |")
     if scored:
         lines += ["", "| network | layer | channels = passes | batch | Score-CAM s | per pass ms | one forward ms |",
                   "|---|---|---:|---:|---:|---:|---:|"]

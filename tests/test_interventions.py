@@ -71,7 +71,7 @@ def test_the_untouched_half_is_the_ordinary_pass_and_nothing_before_the_change_m
         model(x)
     handle.remove()
     out = kept["out"][0].double()
-    assert result.changes[first] == pytest.approx(float(out[:10].norm() / out.norm()), rel=1e-6)
+    assert result.changes[first] == pytest.approx(float(out[:10].norm() / out.norm()), rel=1e-5)
     assert result.changed.layers[first].channel_means[:10].tolist() == [0.0] * 10
 
 

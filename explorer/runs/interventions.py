@@ -159,9 +159,10 @@ class _BothRows(_Recorder):
         super().hook(module, args, output)
         if index is None or not isinstance(output, torch.Tensor) or output.shape[0] != 2:
             return
-        changed, untouched = output[0].detach().double(), output[1].detach().double()
-        base = float(untouched.norm())
-        self.change[index] = float((changed - untouched).norm()) / base if base > 0 else float(changed.norm() > 0)
+        changed, untouched = output[0].detach(), output[1].detach()
+        base = float(torch.linalg.vector_norm(untouched))  # float32 is plenty for a share of a norm
+        moved = float(torch.linalg.vector_norm(changed - untouched))
+        self.change[index] = moved / base if base > 0 else float(moved > 0)
         self.untouched[index] = reduce_output(output[1].detach())
 
 
