@@ -28,7 +28,8 @@ def test_a_class_activation_map_over_the_digit_with_its_own_resolution_beside_it
     settle(page)
     expect(page.get_by_text(re.compile(r"^LeNet-5 answers 0 \(\d+\.\d%\); the map is for 0"))).to_be_visible()
     expect(page.get_by_text("Grad-CAM at features, stretched over the picture")).to_be_visible()
-    expect(page.get_by_text("features at its own resolution, 5×5")).to_be_visible()
+    # .first: while a fragment reruns, Streamlit may still show the previous chart beside the new one.
+    expect(page.get_by_text("features at its own resolution, 5×5").first).to_be_visible()
 
     pick_option(page, page.locator('[data-testid="stSelectbox"]').filter(has_text="Method"), "Layer", "LayerCAM")
     settle(page)
@@ -38,7 +39,7 @@ def test_a_class_activation_map_over_the_digit_with_its_own_resolution_beside_it
     pick_option(page, page.locator('[data-testid="stSelectbox"]').filter(has_text="Class"), "7", "7: 7")
     settle(page)
     expect(page.get_by_text("LayerCAM at features.3, stretched over the picture")).to_be_visible()
-    expect(page.get_by_text("features.3 at its own resolution, 10×10")).to_be_visible()
+    expect(page.get_by_text("features.3 at its own resolution, 10×10").first).to_be_visible()
     expect(page.get_by_text(re.compile(r"the map is for 7 \("))).to_be_visible()
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
     screenshot(page, "where_it_looks_lenet5_layercam.png")
