@@ -31,8 +31,8 @@ from explorer.core.sizes import InputSize, check_size
 _ALL_DEPTHS = 64
 
 DISPLAY_COLUMNS = [
-    "name", "type", "depth", "output_shape", "kernel_size",
-    "params", "param_share", "mult_adds", "trainable", "receptive_field", "rf_stride", "rf_start",
+    "name", "type", "depth", "output_shape", "kernel_size", "receptive_field", "rf_stride", "rf_start",
+    "params", "param_share", "mult_adds", "trainable",
 ]
 
 

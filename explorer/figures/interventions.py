@@ -20,7 +20,12 @@ def _innermost(layers: tuple[LayerOutput, ...]) -> list[int]:
 def change_chart(result: Intervention) -> go.Figure:
     """‖changed − untouched‖ / ‖untouched‖ for every layer from the first change on, input side first."""
     layers = result.changed.layers
-    shown = [i for i in _innermost(layers) if i >= result.first_touched and result.changes[i] is not None]
+    touched = {layer for layer, _ in result.plan.ablations} | set(result.plan.bypasses)
+    # A bypassed block's own layers still run as before (only its output is replaced): leave them out,
+    # and show the block's own row instead.
+    inside = tuple(block + "." for block in result.plan.bypasses)
+    shown = [i for i in range(len(layers)) if i >= result.first_touched and result.changes[i] is not None
+             and (layers[i].name in touched or (i in set(_innermost(layers)) and not layers[i].name.startswith(inside)))]
     figure = go.Figure(go.Bar(
         x=[layers[i].name for i in shown], y=[result.changes[i] for i in shown], marker_color=CHANGED,
         customdata=[layers[i].type for i in shown],
