@@ -24,6 +24,7 @@ PAGES = [
     st.Page("pages/parameters.py", title="Parameters", icon=":material/calculate:", url_path="parameter-breakdown"),
     st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:", url_path="compare-architectures"),
     st.Page("pages/feature_maps.py", title="Feature maps", icon=":material/image_search:", url_path="feature-maps"),
+    st.Page("pages/where_it_looks.py", title="Where it looks", icon=":material/visibility:", url_path="where-the-network-looks"),
     st.Page("pages/training.py", title="Training step", icon=":material/model_training:", url_path="training-step"),
 ]
 

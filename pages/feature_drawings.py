@@ -20,6 +20,7 @@ from PIL import Image
 
 from explorer.figures import feature_maps as feature_grid
 from explorer.runs.outputs import Capture, LayerOutput
+from pages import receptive_click
 
 # (architecture id, height, width, device, weights key, picture digest): what fixes a capture.
 CaptureKey = tuple[str, int, int, str, str, str]
@@ -80,7 +81,8 @@ def channel_grid(key: CaptureKey, layer_index: int, channels: tuple[int, ...], c
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def channel_heatmap(key: CaptureKey, layer_index: int, channel: int, colour_map: str, _layer: LayerOutput) -> go.Figure:
-    return feature_grid.channel_heatmap(_layer, channel, colour_map)
+    """The enlarged channel, with the markers that make its squares clickable (a shared figure: never changed after)."""
+    return receptive_click.clickable(feature_grid.channel_heatmap(_layer, channel, colour_map))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

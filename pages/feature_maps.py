@@ -28,12 +28,13 @@ from explorer.runs.outputs import Capture, LayerOutput
 from explorer.runs.predictions import top_classes
 from explorer.weights import catalogue
 from pages import feature_drawings as drawings
+from pages import receptive_click
 from pages.caches import run_problem, stop_if
 from pages.feature_drawings import SHOWN_SIDE, CaptureKey
 from pages.view_state import FEATURE_CHANNEL, FEATURE_LAYER, default_unless_chosen
 from pages.pictures import SOURCES, UPLOAD_TYPES, digest_of, picture_or_last_good
 from pages.sidebar import Selection, current_selection
-from pages.weights_panel import selected_model
+from pages.weights_panel import describe_weights, selected_model
 
 try:  # the drawing canvas is optional: without it the page offers every other source
     from streamlit_drawable_canvas import st_canvas
@@ -108,22 +109,6 @@ def show_input(key: CaptureKey, loaded: images.LoadedImage, prepared: images.Pre
         st.markdown("\n".join(f"- {step}" for step in prepared.steps))
 
 
-def describe_weights(selection: Selection) -> None:
-    """What the prediction below is worth with the weights in use."""
-    spec, weights = selection.spec, selection.weights
-    if weights == catalogue.RANDOM:
-        st.warning(
-            f"{spec.name} has random weights here: nobody has trained it, so this prediction is meaningless "
-            f"(every class gets about {1 / spec.num_classes:.1%}). Choose trained weights in the sidebar to change that."
-        )
-    elif weights == catalogue.DIGITS:
-        st.success(catalogue.digits_sentence(spec))
-    elif weights == catalogue.UPLOAD:
-        st.info("Your uploaded weights; the class names assume they keep the usual order of this network's classes.")
-    else:
-        st.success(catalogue.imagenet_sentence(spec, weights))
-
-
 def show_prediction(spec: ArchSpec, result: Capture, names: list[str]) -> None:
     st.subheader("Prediction")
     describe_weights(current_selection())
@@ -191,7 +176,7 @@ def show_stats(layer: LayerOutput) -> None:
                         help="Channels that are 0 at every position for this picture.")
 
 
-def show_maps(key: CaptureKey, layer: LayerOutput) -> None:
+def show_maps(key: CaptureKey, layer: LayerOutput, selection: Selection, prepared: images.PreparedInput, model) -> None:
     channels = layer.stats.channels
     counts = [n for n in CHANNEL_COUNTS if n < channels] + [min(channels, CHANNEL_COUNTS[-1])]
     count_col, order_col, colour_col, scale_col = st.columns(4)
@@ -210,8 +195,9 @@ def show_maps(key: CaptureKey, layer: LayerOutput) -> None:
                    caption=f"{len(chosen)} of {channels} channels of {layer.name}, left to right: {shown}{pooled}.")
     with zoom_col:
         channel = pick_channel(chosen)
-        st.plotly_chart(drawings.channel_heatmap(key, layer.index, channel, colour_map, layer), width="stretch",
-                        key="fm_heatmap")
+        # Clickable: the patch this position sees, and its gradient (pages/receptive_click.py).
+        receptive_click.enlarged_channel(drawings.channel_heatmap(key, layer.index, channel, colour_map, layer),
+                                         layer, channel, selection, prepared, model)
 
 
 def show_vector(key: CaptureKey, spec: ArchSpec, layer: LayerOutput, is_final: bool, names: list[str]) -> None:
@@ -226,12 +212,13 @@ def show_vector(key: CaptureKey, spec: ArchSpec, layer: LayerOutput, is_final: b
 
 
 @st.fragment
-def inside_one_layer(key: CaptureKey, result: Capture, names: list[str]) -> None:
+def inside_one_layer(key: CaptureKey, result: Capture, names: list[str], selection: Selection,
+                     prepared: images.PreparedInput, model) -> None:
     """The layer picker and what it shows; its controls rerun this fragment alone."""
     spec = get_spec(key[0])
     layer = pick_layer(result)
     if layer.kind == "maps":
-        show_maps(key, layer)
+        show_maps(key, layer, selection, prepared, model)
     elif layer.kind == "vector":
         # The output layer is the one whose values are the network's output itself.
         show_vector(key, spec, layer, is_final=np.array_equal(layer.vector, result.logits), names=names)
@@ -273,4 +260,4 @@ st.image(
 )
 
 st.subheader("Inside one layer")
-inside_one_layer(capture_key, result, names)
+inside_one_layer(capture_key, result, names, selection, prepared, model)

@@ -61,6 +61,13 @@ TABLE_CONFIG = {
     ),
     "mult_adds": st.column_config.NumberColumn("Multiply-adds", format="localized"),
     "trainable": "Trainable",
+    "receptive_field": st.column_config.TextColumn(
+        "Receptive field", help="Rows × columns of input pixels that one unit of this output sees "
+        "(Araujo et al., 2019; where branches meet, the larger). It may be larger than the input: the rest is padding."),
+    "rf_stride": st.column_config.TextColumn(
+        "Effective stride", help="Input pixels between two neighbouring units of this output; — once positions are gone."),
+    "rf_start": st.column_config.TextColumn(
+        "Start", help="Input row (and column) where the first unit's field begins; negative: it starts in the padding."),
 }
 
 

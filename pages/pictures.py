@@ -14,8 +14,8 @@ import hashlib
 import streamlit as st
 
 from explorer.core.errors import UserError
-from explorer.core.registry import get_spec
-from explorer.inputs import images
+from explorer.core.registry import ArchSpec, get_spec
+from explorer.inputs import images, samples
 
 SOURCES = {
     "photo": "Sample photo",
@@ -69,3 +69,18 @@ def picture_or_last_good(data: bytes | None, about, selection, *, kept_key: str,
     data, about = st.session_state[kept_key]
     st.caption(carrying_on.format(about=about))
     return data, about, *prepare(data)
+
+
+def pick_picture(spec: ArchSpec, prefix: str) -> tuple[bytes | None, str]:
+    """A sample or an upload (no drawing), chosen with widgets keyed ``{prefix}_…``: its bytes (None until
+    an upload arrives) and how to call it."""
+    sources = [key for key in SOURCES if key != "draw"]
+    if st.session_state.get(f"{prefix}_source") not in sources:
+        st.session_state[f"{prefix}_source"] = samples.default_kind(spec.in_channels, spec.default_size)
+    source = st.radio("Picture", sources, format_func=SOURCES.get, horizontal=True, key=f"{prefix}_source")
+    if source == "upload":
+        upload = st.file_uploader("A picture (JPEG, PNG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key=f"{prefix}_upload")
+        return (upload.getvalue(), "your picture") if upload is not None else (None, "")
+    key = st.selectbox("Which one", [s.key for s in samples.samples_of(source)], key=f"{prefix}_{source}",
+                       format_func=lambda k: samples.get_sample(k).label)
+    return samples.sample_bytes(key), samples.get_sample(key).label

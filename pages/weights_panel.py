@@ -145,3 +145,23 @@ def selected_model(selection: Selection) -> torch.nn.Module:
     except catalogue.WeightsUnavailable as error:
         st.session_state.setdefault(_WEIGHTS_FAILED, {})[(selection.spec.id, selection.weights)] = str(error)
         st.rerun()
+
+
+def describe_weights(selection: Selection, meaning: str | None = None) -> None:
+    """What the prediction (and every map drawn from it) is worth with the weights in use.
+
+    ``meaning`` replaces, for random weights, what the warning says is meaningless.
+    """
+    spec, weights = selection.spec, selection.weights
+    if weights == catalogue.RANDOM:
+        meaning = meaning or (f"this prediction is meaningless (every class gets about {1 / spec.num_classes:.1%})")
+        st.warning(
+            f"{spec.name} has random weights here: nobody has trained it, so {meaning}. "
+            "Choose trained weights in the sidebar to change that."
+        )
+    elif weights == catalogue.DIGITS:
+        st.success(catalogue.digits_sentence(spec))
+    elif weights == catalogue.UPLOAD:
+        st.info("Your uploaded weights; the class names assume they keep the usual order of this network's classes.")
+    else:
+        st.success(catalogue.imagenet_sentence(spec, weights))

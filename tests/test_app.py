@@ -98,7 +98,7 @@ def test_every_page_runs_without_an_exception(app_test, arch_id):
         assert at.title, path
 
 
-@pytest.mark.parametrize("page", ["pages/feature_maps.py", "pages/training.py"])
+@pytest.mark.parametrize("page", ["pages/feature_maps.py", "pages/where_it_looks.py", "pages/training.py"])
 def test_pages_that_run_the_model_refuse_a_size_over_the_memory_budget(app_test, page):
     # ResNeXt-101 at 1024×1024: its outputs alone are about (1024 / 224)² ≈ 21 times the ~0.5 GB they take at 224.
     at = app_test(query={"arch": "resnext101_32x8d", "h": "1024", "w": "1024"}, page=page)

@@ -15,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import torch
 import torchinfo
 from torch import nn
 from torchinfo.layer_info import LayerInfo
 from torchinfo.torchinfo import clear_cached_forward_pass
 
+from explorer.analysis import receptive_field
 from explorer.core.errors import UserError
 from explorer.core.meta import META, build_meta_model
 from explorer.core.registry import get_spec
@@ -29,7 +31,7 @@ from explorer.core.sizes import InputSize, check_size
 _ALL_DEPTHS = 64
 
 DISPLAY_COLUMNS = [
-    "name", "type", "depth", "output_shape", "kernel_size",
+    "name", "type", "depth", "output_shape", "kernel_size", "receptive_field", "rf_stride", "rf_start",
     "params", "param_share", "mult_adds", "trainable",
 ]
 
@@ -220,15 +222,11 @@ def summarize(arch_id: str, size: InputSize) -> LayerTable:
     spec = get_spec(arch_id)
     check_size(spec, size)
     model = build_meta_model(spec)
+    x = torch.empty(size.shape(spec), device=META)
     try:
-        stats = torchinfo.summary(
-            model,
-            input_size=size.shape(spec),
-            device=META,
-            depth=_ALL_DEPTHS,
-            mode="eval",
-            verbose=0,
-        )
+        # One pass gives torchinfo's rows and every row's receptive field (explorer.analysis.receptive_field).
+        with receptive_field.tracing(model, x) as fields:
+            stats = torchinfo.summary(model, input_data=x, device=META, depth=_ALL_DEPTHS, mode="eval", verbose=0)
     except RuntimeError as error:
         raise UserError(f"{spec.name} cannot process a {size.label} input.") from error
     finally:
@@ -236,6 +234,9 @@ def summarize(arch_id: str, size: InputSize) -> LayerTable:
         clear_cached_forward_pass()
     rows = _call_rows(model, stats.summary_list)
     rows += _rows_for_modules_that_never_ran(model, {layer.layer_id for layer in stats.summary_list})
+    for row in rows:
+        row["field"] = fields.get(row["name"])
+        row.update(receptive_field.texts(row["field"]))
     calls = pd.DataFrame(rows)
     totals = Totals(
         total_params=sum(p.numel() for p in model.parameters()),
@@ -257,7 +258,8 @@ def summarize(arch_id: str, size: InputSize) -> LayerTable:
 def to_json(table: LayerTable, depth: int | None = None) -> dict:
     """The table as plain JSON-ready data (the command line prints this)."""
     folded = table.fold(depth)
-    dims = table.calls.set_index("name")["output_dims"]
+    by_name = table.calls.set_index("name")
+    dims, fields = by_name["output_dims"], by_name["field"]
     totals = table.totals
     return {
         "architecture": table.arch_id,
@@ -277,6 +279,7 @@ def to_json(table: LayerTable, depth: int | None = None) -> dict:
                 "mult_adds": int(row.mult_adds),
                 "trainable": row.trainable,
                 "expanded": bool(row.expanded),
+                "receptive_field": fields[row.name].to_json() if fields[row.name] is not None else None,
             }
             for row in folded.itertuples()
         ],

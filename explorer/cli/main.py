@@ -3,7 +3,11 @@
     python -m explorer list [--json]
     python -m explorer summary ARCH [--size N | --height H --width W] [--batch B] [--depth D] [--json]
     python -m explorer params ARCH [--json]
-    python -m explorer activations ARCH --image PATH [--size N] [--weights W] [--json]
+    python -m explorer activations ARCH --image PATH [--size N] [--weights W] [--ablate LAYER[:CHANNELS]]...
+                                        [--bypass BLOCK]... [--json]
+    python -m explorer cam ARCH --image PATH [--layer NAME] [--target K] [--method gradcam|gradcampp|layercam|scorecam]
+                               [--weights W] [--json]
+    python -m explorer receptive-field ARCH [--size N] [--json]
     python -m explorer train-step ARCH [--image PATH] [--label K] [--lr 0.1] [--optimizer sgd] [--steps N]
                                        [--weights W] [--json]
     python -m explorer bench [--archs ID ...] [--json] [--out FILE.md] [--budget SECONDS] [--clock cpu --threads 1]
@@ -22,7 +26,7 @@ import json
 import os
 import sys
 
-from explorer.cli import describe, run_commands
+from explorer.cli import describe, looking, run_commands
 from explorer.cli.common import EXIT_USER_ERROR, OneLineParser
 from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
@@ -62,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     describe.add_commands(commands)
     run_commands.add_commands(commands)
+    looking.add_commands(commands)
     _add_bench(commands)
     return top
 

@@ -10,9 +10,11 @@ import argparse
 
 import torch
 
+from explorer.analysis.summary import summarize
 from explorer.cli.common import add_run_arguments, prepare_run, read_file
 from explorer.core.sizes import parse_whole_number
 from explorer.inputs import images, samples
+from explorer.runs import interventions
 from explorer.runs.capture import run_on_image
 from explorer.runs.outputs import Capture
 from explorer.runs.predictions import top_classes
@@ -47,22 +49,42 @@ def capture_json(run, result: Capture, k: int = 5) -> dict:
 
 def activations_data(args: argparse.Namespace) -> dict:
     run = prepare_run(args)
+    plan = None
+    if args.ablate or args.bypass:  # checked against the layer table before the picture is even read
+        table = summarize(run.spec.id, run.size)
+        plan = interventions.Plan(tuple(interventions.parse_ablation(run.spec, table, a) for a in args.ablate or ()),
+                                  tuple(interventions.check_bypass(run.spec, table, b) for b in args.bypass or ()))
     picture = images.load_image(read_file(args.image, "picture"))
     prepared = images.prepare(picture, run.spec, run.size.height, run.size.width, run.weights)
-    return capture_json(run, run_on_image(run.spec, run.model, prepared.tensor))
+    if plan is None:
+        return capture_json(run, run_on_image(run.spec, run.model, prepared.tensor))
+    result = interventions.intervene(run.spec, run.model, prepared.tensor, plan)
+    data = capture_json(run, result.changed)  # every layer as it is with the changes
+    for layer, change in zip(data["layers"], result.changes):
+        layer["change"] = change
+    untouched = capture_json(run, result.untouched)
+    return {**data, "interventions": plan.describe(), "untouched_top": untouched["top"]}
 
 
 def print_activations(data: dict, args: argparse.Namespace) -> None:
-    print(f"{'layer':<40} {'shape':<20} {'min':>10} {'max':>10} {'mean':>10} {'zeros':>7}")
+    changed = "interventions" in data
+    print(f"{'layer':<40} {'shape':<20} {'min':>10} {'max':>10} {'mean':>10} {'zeros':>7}" + ("  change" * changed))
     for layer in data["layers"]:
         shape = "×".join(map(str, layer["shape"]))
         numbers = (
             f"{layer['min']:>10.4g} {layer['max']:>10.4g} {layer['mean']:>10.4g} {layer['zero_share']:>7.1%}"
             if "min" in layer else ""
         )
-        print(f"{layer['name']:<40} {shape:<20} {numbers}")
+        change = f" {layer['change']:>7.1%}" if changed and layer.get("change") is not None else ""
+        print(f"{layer['name']:<40} {shape:<20} {numbers}{change}")
     meaning = " (meaningless: nobody trained them)" if args.weights == catalogue.RANDOM else ""
-    print(f"\ntop-5 with {args.weights} weights{meaning}:")
+    if "interventions" in data:
+        print("\nwith " + "; ".join(data["interventions"]) + ". Untouched top-5:")
+        for entry in data["untouched_top"]:
+            print(f"  {entry['probability']:7.2%}  {entry['class']}")
+        print(f"changed top-5 with {args.weights} weights{meaning}:")
+    else:
+        print(f"\ntop-5 with {args.weights} weights{meaning}:")
     for entry in data["top"]:
         print(f"  {entry['probability']:7.2%}  {entry['class']}")
 
@@ -116,6 +138,10 @@ def add_commands(commands) -> None:
     activations = commands.add_parser("activations", help="every layer's output statistics for one picture")
     activations.add_argument("arch", help="architecture id (see `list`)")
     activations.add_argument("--image", required=True, help="picture file (JPEG, PNG, WebP, BMP, GIF)")
+    activations.add_argument("--ablate", action="append", metavar="LAYER[:CHANNELS]",
+                             help="switch off channels of a layer (e.g. layer1.0.conv1:0,3,8-15; no channels: all); repeatable")
+    activations.add_argument("--bypass", action="append", metavar="BLOCK",
+                             help="bypass a residual block (e.g. layer3.1): only its shortcut goes on; repeatable")
     add_run_arguments(activations)
     activations.set_defaults(data=activations_data, text=print_activations)
     train = commands.add_parser("train-step", help="optimiser steps on one picture, with loss and gradient norms")

@@ -82,11 +82,16 @@ def channel_grid(maps: np.ndarray, colour_map: str = "Viridis", per_channel: boo
                  layer_range: tuple[float, float] | None = None, width: int = 720, gap: int = 2) -> np.ndarray:
     """All ``maps`` (n, h, w) as ONE RGB image: tiles in rows, enlarged with square pixels to about ``width``."""
     n, h, w = maps.shape
-    rows, columns = grid_shape(n)
+    _, columns = grid_shape(n)
     scale = max(1, round((width - gap * (columns - 1)) / (columns * w)))
     tiles = to_colours(maps, colour_map, per_channel, layer_range)
-    tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)  # nearest: one map pixel stays one square
-    th, tw = h * scale, w * scale
+    return tiled(tiles.repeat(scale, axis=1).repeat(scale, axis=2), columns, gap)  # nearest: one map pixel, one square
+
+
+def tiled(tiles: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
+    """(n, h, w, 3) uint8 tiles as one image, ``columns`` to a row, ``gap`` pixels of white between them."""
+    n, th, tw, _ = tiles.shape
+    rows = math.ceil(n / columns)
     canvas = np.empty((rows * th + (rows - 1) * gap, columns * tw + (columns - 1) * gap, 3), np.uint8)
     canvas[:] = GAP_COLOUR
     for i in range(n):

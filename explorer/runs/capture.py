@@ -87,13 +87,16 @@ class _Recorder:
         return kept
 
 
-def record(model: nn.Module, x: torch.Tensor, reduce_now: bool = False) -> tuple[list[list], torch.Tensor]:
+def record(model: nn.Module, x: torch.Tensor, reduce_now: bool = False,
+           recorder: _Recorder | None = None) -> tuple[list[list], torch.Tensor]:
     """Run ``model`` once in eval mode with hooks; every call with a full copy of its output
     (or, with ``reduce_now``, with its reduction, made inside the hook).
 
-    The model must not be run by other threads meanwhile (hook a ``private_view``).
+    The model must not be run by other threads meanwhile (hook a ``private_view``). A
+    ``recorder`` made for ``model`` may keep more (explorer.runs.interventions keeps two rows).
+    Hooks already on the model run before these, so they see what those hooks changed.
     """
-    recorder = _Recorder(model, reduce_now)
+    recorder = recorder or _Recorder(model, reduce_now)
     modes = {module: module.training for module in model.modules()}
     handles = []
     try:

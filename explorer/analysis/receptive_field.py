@@ -1,0 +1,242 @@
+"""Receptive fields: which input pixels one unit of each layer sees, traced from the network's real graph.
+
+The method is that of Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional
+Neural Networks" (Distill, 2019), applied per axis (rows and columns apart, since
+Inception's 1×7 and 7×1 convolutions make them differ):
+
+- ``size``: how many input pixels one unit spans (theoretical receptive field);
+- ``stride``: how many input pixels apart two neighbouring units are (effective stride);
+- ``start``: the input coordinate of the first pixel unit 0 sees. It is negative when
+  that unit reaches past the border into the padding; Araujo et al.'s "effective
+  padding" is ``-start``.
+
+A window of kernel k, stride s, padding p and dilation d turns (size, stride, start)
+into (size + (d(k−1)) × stride, stride × s, start − p × stride). Where branches meet
+(ResNet's addition, Inception's concatenation) the field is the union of the branches'
+fields, the largest where they are centred alike. Where positions disappear (flatten,
+global pooling, a fully-connected layer) every unit sees everything the map saw, and
+the stride is gone (None).
+
+The trace runs on PyTorch's meta device like the layer table (no memory, no real
+model touched): a dispatch mode sees every ATen operation the forward pass makes, so
+functional calls (Inception's ``F.max_pool2d``) count as much as modules, and an
+operation with no rule here stops the trace instead of guessing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+aten = torch.ops.aten
+
+
+@dataclass(frozen=True)
+class Field:
+    """The receptive field of one unit, as (rows, columns) pairs in input pixels."""
+
+    size: tuple[int, int]
+    stride: tuple[Fraction, Fraction] | None  # None once the positions are gone (after flatten, global pooling)
+    start: tuple[int, int]
+
+    def patch(self, row: int, column: int) -> tuple[int, int, int, int]:
+        """First and last input row, first and last input column that unit (row, column) sees."""
+        if self.stride is None:
+            return self.start[0], self.start[0] + self.size[0] - 1, self.start[1], self.start[1] + self.size[1] - 1
+        top = self.start[0] + math.floor(row * self.stride[0])
+        left = self.start[1] + math.floor(column * self.stride[1])
+        return top, top + self.size[0] - 1, left, left + self.size[1] - 1
+
+    def to_json(self) -> dict:
+        return {"size": list(self.size), "stride": None if self.stride is None else [plain(s) for s in self.stride],
+                "start": list(self.start)}
+
+
+def plain(number: Fraction) -> int | float:
+    """A whole number as an int; an uneven adaptive pool's average step as a float."""
+    return int(number) if number.denominator == 1 else round(float(number), 4)
+
+
+INPUT = Field((1, 1), (Fraction(1), Fraction(1)), (0, 0))
+
+
+def _pair(value, default=None) -> tuple[int, int]:
+    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
+        value = default
+    if isinstance(value, int):
+        return value, value
+    return (value[0], value[0]) if len(value) == 1 else (value[0], value[1])
+
+
+def _window(field: Field, kernel, stride, padding, dilation=(1, 1)) -> Field:
+    """A window slid over the map: convolution or pooling."""
+    axes = [
+        (field.size[a] + dilation[a] * (kernel[a] - 1) * field.stride[a],
+         field.stride[a] * stride[a],
+         field.start[a] - padding[a] * field.stride[a])
+        for a in (0, 1)
+    ]
+    return Field(tuple(int(s) for s, _, _ in axes), tuple(j for _, j, _ in axes), tuple(int(a) for _, _, a in axes))
+
+
+def _adaptive(field: Field, n: tuple[int, int], out: tuple[int, int]) -> Field:
+    """Adaptive pooling: output cell i averages input cells floor(i·n/o) to ceil((i+1)·n/o) − 1."""
+    kernel = [max(-(-(i + 1) * n[a] // out[a]) - (i * n[a] // out[a]) for i in range(out[a])) for a in (0, 1)]
+    step = [Fraction(n[a], out[a]) for a in (0, 1)]
+    axes = [(field.size[a] + (kernel[a] - 1) * field.stride[a], field.stride[a] * step[a]) for a in (0, 1)]
+    return Field(tuple(int(s) for s, _ in axes), tuple(j for _, j in axes), field.start)
+
+
+def _everything(field: Field, n: tuple[int, int]) -> Field:
+    """Positions gone: a unit now sees what all n positions of the map saw together."""
+    if field.stride is None:
+        return field
+    size = tuple(int(field.size[a] + (n[a] - 1) * field.stride[a]) for a in (0, 1))
+    return Field(size, None, field.start)
+
+
+def _union(fields: list[Field]) -> Field:
+    """Where branches meet: the pixels any branch sees (the largest field, when they are centred alike)."""
+    if len(fields) == 1:
+        return fields[0]
+    strides = {f.stride for f in fields}
+    if len(strides) > 1:
+        raise RuntimeError(f"branches meet with different strides {strides}; their positions do not line up")
+    start = tuple(min(f.start[a] for f in fields) for a in (0, 1))
+    end = tuple(max(f.start[a] + f.size[a] - 1 for f in fields) for a in (0, 1))
+    return Field((end[0] - start[0] + 1, end[1] - start[1] + 1), fields[0].stride, start)
+
+
+_WINDOWS = {
+    # op: (index of kernel, stride, padding, dilation in args; the defaults ATen uses when they are left out)
+    aten.max_pool2d_with_indices.default: (1, 2, 3, 4),
+    aten.max_pool2d.default: (1, 2, 3, 4),
+    aten.avg_pool2d.default: (1, 2, 3, None),
+}
+_ADAPTIVE = {aten._adaptive_avg_pool2d.default, aten.adaptive_max_pool2d.default}
+# Operations after which positions are gone (flatten, global mean, fully-connected layers).
+_FLATTENING = {
+    aten.view.default, aten._unsafe_view.default, aten.reshape.default, aten.mean.dim, aten.sum.dim_IntList,
+    aten.amax.default, aten.addmm.default, aten.mm.default, aten.linear.default, aten.flatten.using_ints,
+}
+
+
+class _Tracer(TorchDispatchMode):
+    """Carries a Field along with every tensor the forward pass makes (keyed by the tensor object)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[int, tuple[torch.Tensor, Field]] = {}
+
+    def field_of(self, tensor) -> Field | None:
+        entry = self.fields.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
+        return entry[1] if entry is not None and entry[0] is tensor else None
+
+    def mark(self, tensor: torch.Tensor, field: Field) -> None:
+        self.fields[id(tensor)] = (tensor, field)  # the tensor is kept too, so its id is never reused meanwhile
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if func is aten.detach.default:  # torchinfo detaches every parameter it counts: the fast way out
+            return out
+        tracked = [(t, f) for t in tree_flatten((args, kwargs))[0] if (f := self.field_of(t)) is not None]
+        if tracked:
+            outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+            field = self._rule(func, args, tracked, outputs[0])
+            for tensor in outputs:
+                self.mark(tensor, field)
+        return out
+
+    @staticmethod
+    def _rule(func, args, tracked: list[tuple[torch.Tensor, Field]], out: torch.Tensor) -> Field:
+        first, field = tracked[0]
+        if func is aten.convolution.default:
+            if args[6]:
+                raise RuntimeError("transposed convolutions have no receptive-field rule here")
+            return _window(field, tuple(args[1].shape[2:]), _pair(args[3]), _pair(args[4]), _pair(args[5]))
+        if func in _WINDOWS:
+            k, s, p, d = _WINDOWS[func]
+            kernel = _pair(args[k])
+            stride = _pair(args[s] if len(args) > s else None, kernel)
+            padding = _pair(args[p] if len(args) > p else 0)
+            dilation = _pair(args[d] if d is not None and len(args) > d else 1)
+            return _window(field, kernel, stride, padding, dilation)
+        if func in _ADAPTIVE:
+            return _adaptive(field, tuple(first.shape[-2:]), tuple(out.shape[-2:]))
+        spatial = [(t, f) for t, f in tracked if f.stride is not None]
+        if not spatial:  # positions already gone (a classifier's ReLU, dropout, next layer): nothing changes
+            return _union([f for _, f in tracked])
+        if out.dim() == 4 and all(t.dim() == 4 and t.shape[-2:] == out.shape[-2:] for t, _ in spatial):
+            return _union([f for _, f in tracked])  # element by element: ReLU, batch norm, add, cat, dropout
+        if func in _FLATTENING:
+            return _union([_everything(f, tuple(t.shape[-2:])) for t, f in tracked])
+        raise RuntimeError(f"no receptive-field rule for {func}: it changes the map's positions in a way not handled")
+
+
+@contextlib.contextmanager
+def tracing(model: nn.Module, x: torch.Tensor):
+    """While the block runs ``model`` on ``x`` once, fill the dict it yields with every call's field.
+
+    The names are the layer table's ("layer1.0.relu (call 2)"), in the order the calls start;
+    a call whose output is not a tensor gets None. The layer table runs torchinfo's own pass
+    inside this block, so the fields cost no second forward pass (on the meta device, batch
+    norm's shape rule alone is a Python function worth tens of milliseconds per call).
+    """
+    names = {id(m): name for name, m in model.named_modules() if name}
+    tracer = _Tracer()
+    tracer.mark(x, INPUT)
+    fields: dict[str, Field | None] = {}
+    open_calls: list[str] = []
+    seen: dict[int, int] = {}
+
+    def before(module, args) -> None:
+        nth = seen[id(module)] = seen.get(id(module), 0) + 1
+        name = names[id(module)] if nth == 1 else f"{names[id(module)]} (call {nth})"
+        open_calls.append(name)
+        fields[name] = None  # the table's order: calls as they start
+
+    def after(module, args, output) -> None:
+        fields[open_calls.pop()] = tracer.field_of(output)
+
+    handles = []
+    try:
+        for module in model.modules():
+            if module is not model:
+                handles += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
+        with tracer, torch.no_grad():
+            yield fields
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def trace(model: nn.Module, x: torch.Tensor) -> dict[str, Field | None]:
+    """The field of every module call's output: ``model`` run once on ``x`` (a meta tensor, ideally)."""
+    with tracing(model, x) as fields:
+        model(x)
+    return fields
+
+
+def _side_text(pair, unit: str = "") -> str:
+    values = [plain(Fraction(v)) for v in pair]
+    return f"{values[0]}{unit}" if values[0] == values[1] else f"{values[0]}×{values[1]}{unit}"
+
+
+def texts(field: Field | None) -> dict[str, str]:
+    """The layer table's three columns for one row: "195×195", "32", "−66" ("—" where there is nothing)."""
+    if field is None:
+        return {"receptive_field": "—", "rf_stride": "—", "rf_start": "—"}
+    start = field.start
+    return {
+        "receptive_field": f"{field.size[0]}×{field.size[1]}",
+        "rf_stride": "—" if field.stride is None else _side_text(field.stride),
+        "rf_start": (str(start[0]) if start[0] == start[1] else f"{start[0]}, {start[1]}").replace("-", "−"),
+    }
