@@ -42,13 +42,11 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec
 from explorer.inputs.samples import Sample
+from explorer.runs.optimisers import (LAB_LEARNING_RATE, OPTIMIZERS, RATES, UpdateMeter, check_learning_rate,  # noqa: F401
+                                      check_optimizer, make_optimizer)
 from explorer.runs.step_result import Diverged, StepResult
 
-OPTIMIZERS = {"sgd": "SGD", "momentum": "SGD with momentum 0.9", "adam": "Adam"}
-LAB_LEARNING_RATE = 0.1
-MOMENTUM = 0.9
 AUX_WEIGHT = 0.4  # Inception v3 paper: auxiliary loss weighted by 0.4
-SCRATCH_ELEMENTS = 1 << 18  # 1 MB of float32: a piece of the weights that stays in the cache
 MAX_FILTERS = 64  # first-convolution filters kept per result; AlexNet and ResNets have exactly 64
 
 
@@ -88,8 +86,7 @@ class Trainer:
             # Batch statistics in every pass, running statistics never updated (see the module docstring).
             module.track_running_stats = False
         self.has_dropout = any(isinstance(m, nn.modules.dropout._DropoutNd) for m in self.model.modules())
-        self._last_finite: list[torch.Tensor] | None = None  # allocated at the first step, reused after
-        self._scratch: torch.Tensor | None = None
+        self._meter = UpdateMeter()  # the weights before the last step: for ‖Δw‖ and to undo a runaway step
         self.optimizer_name, self.learning_rate, self.dropout = "", learning_rate, dropout
         self.configure(optimizer, learning_rate, dropout)
 
@@ -97,10 +94,8 @@ class Trainer:
 
     def configure(self, optimizer: str, learning_rate: float, dropout: bool) -> None:
         """Change the settings; a different optimiser starts with empty state (no momentum yet)."""
-        if optimizer not in OPTIMIZERS:
-            raise UserError(f"Choose one of the optimisers {', '.join(OPTIMIZERS)}.")
-        if not (math.isfinite(learning_rate) and learning_rate > 0):
-            raise UserError("The learning rate must be a positive number.")
+        check_optimizer(optimizer)
+        learning_rate = check_learning_rate(learning_rate)
         if optimizer != self.optimizer_name:
             self.optimizer = self._make_optimizer(optimizer, learning_rate)
             self.optimizer_name = optimizer
@@ -109,9 +104,12 @@ class Trainer:
         self.learning_rate, self.dropout = learning_rate, dropout
 
     def _make_optimizer(self, name: str, learning_rate: float) -> torch.optim.Optimizer:
-        if name == "adam":
-            return torch.optim.Adam(self._params, lr=learning_rate)
-        return torch.optim.SGD(self._params, lr=learning_rate, momentum=MOMENTUM if name == "momentum" else 0.0)
+        return make_optimizer(name, self._params, learning_rate)
+
+    @property
+    def source(self) -> nn.Module:
+        """The read-only model this copy was made from (its starting weights)."""
+        return self._source
 
     def reset(self) -> None:
         """Back to the starting weights, with a fresh optimiser and no steps taken."""
@@ -163,8 +161,7 @@ class Trainer:
             f"so training stopped and {back}; try a smaller learning rate.", results)
 
     def _restore_last_finite(self) -> None:
-        with torch.no_grad():
-            torch._foreach_copy_(self._params, self._last_finite)
+        self._meter.restore(self._params)
         # Momentum and Adam's averages now hold the runaway step: start them afresh.
         self.optimizer = self._make_optimizer(self.optimizer_name, self.learning_rate)
 
@@ -212,54 +209,22 @@ class Trainer:
             pending = self._step(objective, t, loss_value, objective_value, probs)
         raise AssertionError("unreachable: the loop returns after its last measurement")
 
-    def _weight_and_update_squares(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """‖w_before‖² and ‖w − w_before‖² per parameter tensor, read piece by piece through one small buffer.
-
-        Subtracting whole tensors would allocate a fresh copy of every weight at each
-        step (0.5 GB for VGG), whose page faults alone cost a good part of a step;
-        pieces that fit in the cache also let both norms share one read of the old weights.
-        A network whose weights fit in one piece (LeNet, the toys) takes three whole-list
-        operations instead, as a loop of small operations costs more there than the data.
-        """
-        if sum(p.numel() for p in self._params) <= SCRATCH_ELEMENTS:
-            updates = torch._foreach_sub(self._params, self._last_finite)
-            return (torch.stack(torch._foreach_norm(self._last_finite)) ** 2,
-                    torch.stack(torch._foreach_norm(updates)) ** 2)
-        if self._scratch is None:
-            largest = max(p.numel() for p in self._params)
-            self._scratch = torch.empty(min(largest, SCRATCH_ELEMENTS), dtype=self._params[0].dtype, device=self.device)
-        weights, updates = [], []
-        for param, before in zip(self._params, self._last_finite):
-            new, old = param.reshape(-1), before.reshape(-1)
-            weight, update = param.new_zeros(()), param.new_zeros(())
-            for start in range(0, new.numel(), len(self._scratch)):
-                piece = old[start:start + len(self._scratch)]
-                difference = self._scratch[: len(piece)]
-                torch.sub(new[start:start + len(piece)], piece, out=difference)
-                weight += torch.dot(piece, piece)
-                update += torch.dot(difference, difference)
-            weights.append(weight)
-            updates.append(update)
-        return torch.stack(weights), torch.stack(updates)
-
     def _step(self, objective: torch.Tensor, t: torch.Tensor, loss_value: float, objective_value: float,
               probs: np.ndarray) -> dict:
         objective.backward()
+        self._meter.remember(self._params)
         with torch.no_grad():
-            if self._last_finite is None:
-                self._last_finite = [torch.empty_like(p) for p in self._params]
-            torch._foreach_copy_(self._last_finite, self._params)
             grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self._params]
             grad_sq = torch.stack(torch._foreach_norm(grads)) ** 2
             self.optimizer.step()
-            weight_sq, update_sq = self._weight_and_update_squares()
+            weight_sq, update_sq = self._meter.squares(self._params)
             # Per-tensor squared norms summed per layer, then one square root: ‖(weight, bias)‖.
             per_layer = torch.zeros(3, len(self.layers), dtype=grad_sq.dtype, device=self.device)
             per_layer.index_add_(1, self._owner, torch.stack([grad_sq, weight_sq, update_sq]))
             grad_norms, weight_norms, update_norms = per_layer.sqrt().cpu().double().numpy()
             filters_before = filters_after = None
             if self._first_conv is not None:
-                filters_before = self._last_finite[self._first_conv_index][:MAX_FILTERS].float().cpu().numpy()
+                filters_before = self._meter.before[self._first_conv_index][:MAX_FILTERS].float().cpu().numpy()
                 filters_after = self._first_conv.weight[:MAX_FILTERS].detach().float().cpu().numpy()
         return dict(
             step=self.steps_taken + 1, optimizer=self.optimizer_name, learning_rate=self.learning_rate,
