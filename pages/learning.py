@@ -58,7 +58,8 @@ def act(worker: Worker | None, progress: Progress | None, selection, key, side: 
     """The buttons: Start (or Continue, or more epochs), Stop and Reset, with stable keys so a second click counts."""
     running = worker is not None and worker.is_running
     fresh = progress is None or (progress.batches_done == 0 and progress.status in ("ready", "failed"))
-    label = ("Start" if fresh else f"Train {settings['epochs']} more epochs" if progress.finished else "Continue")
+    more = f"Train {settings['epochs']} more epoch{'s' if settings['epochs'] > 1 else ''}"
+    label = "Start" if fresh else more if progress.finished else "Continue"
     go, stop, reset = st.columns([2, 1, 1])
     pressed_go = go.button(label, type="primary", key="dg_go", disabled=running, width="stretch")
     pressed_stop = stop.button("Stop", key="dg_stop", disabled=not running, width="stretch")

@@ -52,9 +52,11 @@ def forget() -> None:
 
 
 def show_warnings() -> None:
-    checks = st.session_state.get("train_checks")
-    for sentence in (checks or {}).get("warnings", []):
-        st.warning(sentence, icon=":material/warning:")
+    """The click's warnings in one box, a sentence a line (layer names escaped for markdown)."""
+    sentences = (st.session_state.get("train_checks") or {}).get("warnings", [])
+    if sentences:
+        st.warning("\n".join(f"- {sentence.replace('_', chr(92) + '_')}" for sentence in sentences),
+                   icon=":material/warning:")
 
 
 def held_out_metric(column) -> None:

@@ -111,7 +111,7 @@ def held_out_chart(picture_before: float, picture_after: float, held_before, hel
         figure.add_trace(go.Bar(name=name, x=["held-out pictures"], y=[accuracy], marker_color=colour,
                                 text=[f"{accuracy:.0%}"], textposition="outside", legendgroup=name, showlegend=False),
                          row=1, col=2)
-    figure.update_yaxes(type="log", title_text="cross-entropy loss", row=1, col=1)
+    figure.update_yaxes(type="log", title_text="cross-entropy loss", exponentformat="power", row=1, col=1)
     figure.update_yaxes(range=[0, 1.15], tickformat=".0%", row=1, col=2)
     figure.update_layout(barmode="group", height=380, margin=dict(t=90, b=10),
                          title=f"Before and after, on {what}",

@@ -72,8 +72,8 @@ class DigitRun:
         self._source = source
         self._load_data = load_data
         self.model = copy.deepcopy(source).requires_grad_(True)
-        if getattr(self.model, "aux_logits", False) and side < 299:  # Inception v3 (see the module docstring)
-            self.model.aux_logits = False
+        if getattr(self.model, "AuxLogits", None) is not None and side < 299:  # Inception v3 (module docstring)
+            self.model.aux_logits, self.model.AuxLogits = False, None
         self.device = next(self.model.parameters()).device
         self._params = list(self.model.parameters())
         self.first_conv_name, self._first_conv = next(
@@ -116,9 +116,10 @@ class DigitRun:
     def reset(self) -> None:
         """Back to the starting weights, a fresh optimiser and no history (the caller stops the run first)."""
         with self.lock:
+            start = self._source.state_dict()
             with torch.no_grad():
-                for mine, original in zip(self.model.state_dict().values(), self._source.state_dict().values()):
-                    mine.copy_(original)
+                for name, mine in self.model.state_dict().items():  # by name: Inception's copy may lack a head
+                    mine.copy_(start[name])
             self.optimizer = make_optimizer(self.optimizer_name, self._params, self.learning_rate)
             self.status, self.message, self.epochs_planned = "ready", None, 0
             self._clear_history()
