@@ -5,6 +5,7 @@ used. Under CI a missing Chromium is a failure, not a skip: a silent skip would
 hide a broken install.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -49,9 +50,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """Base URL of a fresh `streamlit run app.py`, stopped after the session."""
+@contextlib.contextmanager
+def served_app(warm_up: bool = True):
+    """Base URL of a fresh `streamlit run app.py`, stopped on leaving.
+
+    ``warm_up``: one headless run of app.py first, as ./dev.sh does at start-up, so torch is
+    imported before the first test's page; without it the server is exactly a teacher's bare
+    `streamlit run app.py` (tests/browser/test_first_link_browser.py needs that).
+    """
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -77,14 +83,20 @@ def app_url():
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("streamlit did not start") from None
                 time.sleep(0.3)
-        # One headless run of app.py, as ./dev.sh does at start-up: without it the very
-        # first deep link on a fresh server meets Streamlit's legacy pages/ discovery.
-        with urllib.request.urlopen(f"{url}/_stcore/script-health-check", timeout=120) as response:
-            assert response.status == 200, "app.py failed its headless run"
+        if warm_up:
+            with urllib.request.urlopen(f"{url}/_stcore/script-health-check", timeout=120) as response:
+                assert response.status == 200, "app.py failed its headless run"
         yield url
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """Base URL of one warmed-up `streamlit run app.py` shared by the session's browser tests."""
+    with served_app(warm_up=True) as url:
+        yield url
 
 
 def settle(page, timeout: int = FIRST_RENDER_MS) -> None:
