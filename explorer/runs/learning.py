@@ -41,7 +41,7 @@ from explorer.core.sizes import parse_whole_number
 from explorer.inputs.digit_sets import DigitData
 from explorer.runs.optimisers import UpdateMeter, check_learning_rate, make_optimizer
 from explorer.runs.progress import GOAL_ACCURACY, EpochRow, Progress
-from explorer.runs.training import AUX_WEIGHT
+from explorer.runs.training import AUX_WEIGHT, drop_auxiliary_head
 
 MAX_EPOCHS = 100
 BATCH_SIZES = (16, 32, 64, 128)
@@ -72,8 +72,7 @@ class DigitRun:
         self._source = source
         self._load_data = load_data
         self.model = copy.deepcopy(source).requires_grad_(True)
-        if getattr(self.model, "AuxLogits", None) is not None and side < 299:  # Inception v3 (module docstring)
-            self.model.aux_logits, self.model.AuxLogits = False, None
+        drop_auxiliary_head(self.model, side, side)  # Inception v3 below 299 pixels (see the module docstring)
         self.device = next(self.model.parameters()).device
         self._params = list(self.model.parameters())
         self.first_conv_name, self._first_conv = next(

@@ -21,6 +21,8 @@ Networks that need care, and what is done about them:
 - Inception v3 in training mode also returns auxiliary logits. As in its paper
   (Szegedy et al., 2015), the step minimises main loss + 0.4 × auxiliary loss;
   the loss reported is the main one, as the network's prediction uses only it.
+  Below 299 pixels the auxiliary head's maps are too small to run, so the copy
+  drops it and only the main loss is minimised.
 
 A learning rate that makes the loss NaN or infinite raises ``Diverged`` (a
 ``UserError`` with one sentence) after putting the weights back to the last
@@ -47,12 +49,23 @@ from explorer.runs.optimisers import (LAB_LEARNING_RATE, OPTIMIZERS, RATES, Upda
 from explorer.runs.step_result import Diverged, StepResult
 
 AUX_WEIGHT = 0.4  # Inception v3 paper: auxiliary loss weighted by 0.4
+# Inception v3's auxiliary head pools its 17×17 maps by 5 with stride 3 and then needs 5×5:
+# below 299 pixels the maps are too small and training mode fails (inference never uses the head).
+AUX_MIN_SIDE = 299
 MAX_FILTERS = 64  # first-convolution filters kept per result; AlexNet and ResNets have exactly 64
 
 
 def _first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | tuple[None, None]:
     # Module registration order matches forward order for the first convolution of every registered network.
     return next(((name, m) for name, m in model.named_modules() if isinstance(m, nn.Conv2d)), (None, None))
+
+
+def drop_auxiliary_head(model: nn.Module, height: int, width: int) -> bool:
+    """Switch off Inception's auxiliary head in a private copy where the input is too small for it."""
+    if getattr(model, "AuxLogits", None) is None or min(height, width) >= AUX_MIN_SIDE:
+        return False
+    model.aux_logits, model.AuxLogits = False, None
+    return True
 
 
 class Trainer:
@@ -65,6 +78,17 @@ class Trainer:
         self.model = copy.deepcopy(source).requires_grad_(True)
         self.device = next(self.model.parameters()).device
         self.steps_taken = 0
+        self._index_parameters()
+        self.batchnorm = [m for m in self.model.modules() if isinstance(m, _BatchNorm)]
+        for module in self.batchnorm:
+            # Batch statistics in every pass, running statistics never updated (see the module docstring).
+            module.track_running_stats = False
+        self.has_dropout = any(isinstance(m, nn.modules.dropout._DropoutNd) for m in self.model.modules())
+        self._meter = UpdateMeter()  # the weights before the last step: for ‖Δw‖ and to undo a runaway step
+        self.optimizer_name, self.learning_rate, self.dropout = "", learning_rate, dropout
+        self.configure(optimizer, learning_rate, dropout)
+
+    def _index_parameters(self) -> None:
         # Layers = modules that own parameters; each parameter knows the layer it belongs to.
         self._params: list[nn.Parameter] = []
         owners: list[int] = []
@@ -81,14 +105,13 @@ class Trainer:
         self.first_conv_name, self._first_conv = _first_conv(self.model)
         self._first_conv_index = next(
             (i for i, p in enumerate(self._params) if self._first_conv is not None and p is self._first_conv.weight), None)
-        self.batchnorm = [m for m in self.model.modules() if isinstance(m, _BatchNorm)]
-        for module in self.batchnorm:
-            # Batch statistics in every pass, running statistics never updated (see the module docstring).
-            module.track_running_stats = False
-        self.has_dropout = any(isinstance(m, nn.modules.dropout._DropoutNd) for m in self.model.modules())
-        self._meter = UpdateMeter()  # the weights before the last step: for ‖Δw‖ and to undo a runaway step
-        self.optimizer_name, self.learning_rate, self.dropout = "", learning_rate, dropout
-        self.configure(optimizer, learning_rate, dropout)
+
+    def _fit_auxiliary_head(self, image: torch.Tensor) -> None:
+        """Inception's auxiliary head cannot run on small inputs: drop it from the copy (once) and say so."""
+        if drop_auxiliary_head(self.model, *image.shape[-2:]):
+            self._index_parameters()
+            self._meter = UpdateMeter()
+            self.optimizer = self._make_optimizer(self.optimizer_name, self.learning_rate)
 
     # -- settings ---------------------------------------------------------------------------------
 
@@ -113,9 +136,10 @@ class Trainer:
 
     def reset(self) -> None:
         """Back to the starting weights, with a fresh optimiser and no steps taken."""
+        start = self._source.state_dict()
         with torch.no_grad():
-            for mine, original in zip(self.model.state_dict().values(), self._source.state_dict().values()):
-                mine.copy_(original)
+            for name, mine in self.model.state_dict().items():  # by name: the copy may have dropped a head
+                mine.copy_(start[name])
         self.optimizer = self._make_optimizer(self.optimizer_name, self.learning_rate)
         self.steps_taken = 0
 
@@ -174,6 +198,7 @@ class Trainer:
         """
         if count < 1:
             raise UserError("Take at least one step.")
+        self._fit_auxiliary_head(image)
         if not 0 <= target < self.spec.num_classes:
             raise UserError(f"The target class must be between 0 and {self.spec.num_classes - 1}.")
         x = self.batch(image)
