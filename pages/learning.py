@@ -26,8 +26,16 @@ from pages.caches import cached_layer_table, stop_if
 from pages.learning_run import held_run, keep_going_for, new_run, run_key
 from pages.sidebar import current_selection
 
-POLL_S = 1.0
 DEFAULT_RATE = 1e-3
+
+
+def poll_seconds() -> float:
+    """How often the live view redraws: every second, slower when many students train at once.
+
+    A redraw costs the server about 40 ms (two curves and the filter image); thirty students
+    watching every second would take over a core from the runs themselves.
+    """
+    return min(5.0, max(1.0, live_runs() / 4))
 
 
 def settings_panel(selection, running: bool) -> dict:
@@ -124,7 +132,7 @@ def live_view(worker: Worker) -> None:
     """Redrawn alone about once a second while the thread trains; one full rerun when it stops."""
     running = worker.is_running
 
-    @st.fragment(run_every=POLL_S if running else None)
+    @st.fragment(run_every=poll_seconds() if running else None)
     def view() -> None:
         progress = worker.snapshot()
         st.session_state["dg_last"] = (st.session_state.get("dg_key"), progress)
