@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer.core.sizes import InputSize, size_problem
 from explorer.analysis.memory_estimate import memory_refusal
+from explorer.core.errors import UserError
+from explorer.core.memory import format_bytes
+from explorer.core.sizes import InputSize, size_problem
 from explorer.figures import learning as charts
 from explorer.inputs.digit_sets import DRAWN_PER_DIGIT, digit_side
-from explorer.runs.learning import BATCH_SIZES, MAX_EPOCHS
-from explorer.runs.progress import GOAL_ACCURACY, Progress
+from explorer.runs.learning import BATCH_SIZES, GIANT_UPDATE, MAX_EPOCHS
 from explorer.runs.learning_thread import Worker, live_runs, training_slots
 from explorer.runs.optimisers import OPTIMIZERS, RATES
-from explorer.core.errors import UserError
+from explorer.runs.progress import GOAL_ACCURACY, Progress
 from explorer.weights import catalogue
 from pages.caches import cached_layer_table, stop_if
-from pages.learning_run import held_run, keep_going_for, new_run, run_key
+from pages.learning_run import copy_bytes, held_run, keep_going_for, new_run, run_key
 from pages.sidebar import current_selection
 
 DEFAULT_RATE = 1e-3
@@ -101,7 +102,8 @@ def act(worker: Worker | None, progress: Progress | None, selection, key, side: 
 
 def show_progress(progress: Progress, worker: Worker, held_out_count: int) -> None:
     done, planned = progress.epochs_done, max(progress.epochs_planned, 1)
-    status = {"preparing": "Preparing the pictures (a few seconds, once per network)…",
+    status = {"preparing": "Preparing the pictures (a few seconds, once per network and size; Stop takes effect "
+                           "when they are ready)…",
               "waiting": f"Waiting for a turn: {live_runs()} runs share this server's "
                          f"{training_slots()} training slot{'s' if training_slots() > 1 else ''}…"}
     text = status.get(progress.status, f"Epoch {done:.1f} of {progress.epochs_planned}")
@@ -121,7 +123,7 @@ def show_progress(progress: Progress, worker: Worker, held_out_count: int) -> No
     right.plotly_chart(charts.accuracy_curve(progress, held_out_count), width="stretch", key="dg_accuracy")
     filters = charts.filter_rows(progress)
     if filters is not None:
-        st.image(filters, caption=f"The first convolution's first filters ({worker.run.first_conv_name}, averaged over "
+        st.image(filters, width=640, caption=f"The first convolution's first filters ({worker.run.first_conv_name}, averaged over "
                  "input channels): at the start of the run (top) and now (bottom). Red is negative, blue positive, "
                  "white zero; each row on its own scale.")
     else:
@@ -144,6 +146,26 @@ def live_view(worker: Worker) -> None:
     view()
 
 
+def explain(spec, side: int, batch: int) -> None:
+    with st.expander("How this run trains, and what it holds on the server"):
+        st.markdown(
+            "- **Data.** The 1,797 scans of scikit-learn's digits (8×8 pixels, 17 grey levels) are split once, "
+            "stratified: 1,437 to learn from, 360 held out. Every picture takes the app's own path to the "
+            "network, as on Feature maps. The drawn digits are made like drawings on the canvas.\n"
+            "- **One epoch** is one pass over the training pictures in a fresh random order, one optimiser "
+            "step per mini-batch. The held-out accuracy is measured four times an epoch with the network in "
+            "evaluation mode (BatchNorm's running statistics, no dropout), as it predicts on the other pages.\n"
+            f"- **A giant learning rate** cannot wreck what was learnt: a batch whose update is larger than the "
+            f"weights themselves (‖Δw‖/‖w‖ > {GIANT_UPDATE:g}) or whose loss is not a number is undone, and the "
+            "run stops with a sentence.\n"
+            "- **Time to 90%** counts training time only, not waiting for a turn or preparing the pictures."
+        )
+        st.caption(f"This run holds about {format_bytes(copy_bytes(spec, side, batch))} of the server's training "
+                   "memory (weights, gradients, the weights before the last batch, Adam's two averages and one "
+                   "batch's activations). Each student holds one training copy: starting a run here replaces the "
+                   "copy of Training step, and taking a step there replaces this run.")
+
+
 selection = current_selection()
 spec = selection.spec
 side = digit_side(spec)
@@ -158,7 +180,7 @@ held = held_run(previous) if previous else None
 settings = settings_panel(selection, held is not None and held.is_running)
 key = run_key(selection, side, settings["start"], settings["batch"], settings["drawn"])
 if held is not None and held.is_running and key != previous:
-    # The sidebar moved on (another network, device or weights): the old run must not train on unseen.
+    # The sidebar moved on (another network, device or weights): the old run must not go on unseen.
     held.stop()
     st.session_state["dg_notice"] = (f"The run of {held.run.spec.name} stopped because the sidebar changed; "
                                      "choose the same settings again and press Continue to go on.")
@@ -189,3 +211,4 @@ else:
         st.plotly_chart(charts.accuracy_curve(last[1], 360), width="stretch", key="dg_old_accuracy")
     else:
         st.info(f"Press Start: {spec.name} begins learning from its starting weights, and the curves fill in live.")
+explain(spec, side, settings["batch"])
