@@ -58,7 +58,7 @@ def settings_panel(selection, running: bool) -> dict:
     rate = right.select_slider("Learning rate (log scale)", RATES, key="dg_rate", disabled=running,
                                format_func=lambda r: f"{r:g}")
     epochs = right.number_input("Epochs (passes over the training pictures)", min_value=1, max_value=MAX_EPOCHS,
-                                value=5, key="dg_epochs", disabled=running)
+                                value=10, key="dg_epochs", disabled=running)
     return {"start": start, "batch": int(batch), "drawn": bool(drawn), "optimizer": optimizer, "rate": float(rate),
             "epochs": epochs}
 
@@ -205,10 +205,11 @@ if worker is not None:
     live_view(worker)
 else:
     last = st.session_state.get("dg_last")
-    if last is not None and last[0] == key and last[1].batches_done:
+    if last is not None and last[0] == key:
         st.info("This run's training copy is no longer held (each student holds one copy at a time, and opening "
-                "Training step, or a long pause, lets it go); its last curves are below, and Start begins again.")
-        st.plotly_chart(charts.accuracy_curve(last[1], 360), width="stretch", key="dg_old_accuracy")
+                "Training step, or a long pause, lets it go); Start begins again.")
+        if last[1].held_out_points:
+            st.plotly_chart(charts.accuracy_curve(last[1], 360), width="stretch", key="dg_old_accuracy")
     else:
         st.info(f"Press Start: {spec.name} begins learning from its starting weights, and the curves fill in live.")
 explain(spec, side, settings["batch"])
