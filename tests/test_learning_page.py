@@ -27,6 +27,16 @@ def wait_until_stopped(worker: Worker, seconds: float = 240) -> None:
     assert not worker.is_running, "the run did not end in time"
 
 
+def start_long_run(app_test):
+    """LeNet-5's page with a fifty-epoch run under way: the page and the run's worker."""
+    at = open_page(app_test)
+    at.number_input(key="dg_epochs").set_value(50).run()
+    at.button(key="dg_go").click().run()
+    worker = held_worker(at)
+    assert worker is not None and worker.is_running
+    return at, worker
+
+
 def metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
@@ -56,11 +66,7 @@ def test_opening_the_page_makes_no_copy_and_start_trains_one_in_this_session(app
 
 
 def test_the_training_step_page_takes_the_copy_and_the_run_notices(app_test):
-    at = open_page(app_test)
-    at.number_input(key="dg_epochs").set_value(50).run()
-    at.button(key="dg_go").click().run()
-    worker = held_worker(at)
-    assert worker is not None and worker.is_running
+    at, worker = start_long_run(app_test)
     time.sleep(1.0)
     at.switch_page("pages/training.py").run()  # one copy per student: the step's copy replaces the run
     assert not at.exception
@@ -71,11 +77,7 @@ def test_the_training_step_page_takes_the_copy_and_the_run_notices(app_test):
 
 
 def test_a_new_network_in_the_sidebar_stops_the_run_in_one_sentence(app_test):
-    at = open_page(app_test)
-    at.number_input(key="dg_epochs").set_value(50).run()
-    at.button(key="dg_go").click().run()
-    worker = held_worker(at)
-    assert worker is not None and worker.is_running
+    at, worker = start_long_run(app_test)
     at.selectbox(key="sb_arch").set_value("toy_conv").run()
     assert not at.exception
     wait_until_stopped(worker, 60)
