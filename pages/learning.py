@@ -163,7 +163,7 @@ def explain(spec, side: int, batch: int) -> None:
         st.caption(f"This run holds about {format_bytes(copy_bytes(spec, side, batch))} of the server's training "
                    "memory (weights, gradients, the weights before the last batch, Adam's two averages and one "
                    "batch's activations). Each student holds one training copy: starting a run here replaces the "
-                   "copy of Training step, and taking a step there replaces this run.")
+                   "copy of Training step, and opening Training step replaces this run.")
 
 
 selection = current_selection()
