@@ -57,7 +57,7 @@ run_app() {
   local server=$!
   trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null' INT TERM
   # One headless run of app.py as soon as the server answers: torch is imported before
-  # the first visitor, and a shared deep link works even as the very first request.
+  # the first visitor, so the first page opens as fast as the later ones.
   "$VENV/bin/python" - "$server" "$@" <<'PY' || true
 import os, sys, time, urllib.request
 

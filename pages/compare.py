@@ -1,5 +1,6 @@
 """Compare: every architecture side by side, and two of them split by kind of layer on one scale."""
 
+import pandas as pd
 import streamlit as st
 
 from explorer.analysis.compare import compare_architectures
@@ -26,14 +27,28 @@ st.caption(
     "accuracy is torchvision's record for its original (V1) ImageNet weights. Click a column heading to sort."
 )
 
+
+def with_dashes(column, pattern: str):
+    """Numbers as text, a dash where there is none: st.dataframe writes "None" in an empty number cell.
+
+    Years have four digits and accuracies two before the point, so the text sorts as the numbers do.
+    """
+    return column.map(lambda value: "—" if pd.isna(value) else pattern.format(value))
+
+
+shown = table.drop(columns=["id"]).assign(
+    year=with_dashes(table["year"], "{:d}"),
+    acc1=with_dashes(table["acc1"], "{:.3f}"),
+    acc5=with_dashes(table["acc5"], "{:.3f}"),
+)
 st.dataframe(
-    table.drop(columns=["id"]),
+    shown,
     hide_index=True,
     width="stretch",
     column_config={
         "name": "Architecture",
         "family": "Family",
-        "year": st.column_config.NumberColumn("Year", format="%d"),
+        "year": st.column_config.TextColumn("Year", alignment="right"),
         "params": st.column_config.NumberColumn("Parameters", format="localized"),
         "mult_adds": st.column_config.NumberColumn(
             "Multiply-adds",
@@ -47,8 +62,8 @@ st.dataframe(
             help="Convolutions and fully-connected layers that run at inference. ResNets count their shortcut "
             "projection convolutions too, so ResNet-50 shows more than 50.",
         ),
-        "acc1": st.column_config.NumberColumn("ImageNet top-1 (%)", format="%.3f"),
-        "acc5": st.column_config.NumberColumn("ImageNet top-5 (%)", format="%.3f"),
+        "acc1": st.column_config.TextColumn("ImageNet top-1 (%)", alignment="right"),
+        "acc5": st.column_config.TextColumn("ImageNet top-5 (%)", alignment="right"),
         "param_mb": st.column_config.NumberColumn("Parameter memory (MB)", format="%.1f", help="As stored: float32, 4 bytes each"),
         "input_size": "Default input",
     },

@@ -17,6 +17,7 @@ from explorer.inputs import samples
 from explorer.runs import training
 from explorer.weights import catalogue
 from explorer.classroom.budget import training_bytes
+from pages import step_checks
 from pages.caches import cached_layer_table, run_problem, stop_if
 from pages.pictures import SOURCES as ALL_SOURCES
 from pages.pictures import UPLOAD_TYPES, picture_or_last_good
@@ -25,8 +26,7 @@ from pages.training_copies import private_copy, session_owner
 from pages.weights_panel import selected_model
 
 SOURCES = {key: label for key, label in ALL_SOURCES.items() if key != "draw"}
-# A log scale in roughly half-decades; the top values exist to show what divergence looks like.
-RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0, 1e3, 1e6, 1e9, 1e12]
+RATES = list(training.RATES)  # a log scale; the top values exist to show what a giant step does
 
 
 def private_trainer(selection: Selection) -> training.Trainer | None:
@@ -79,17 +79,18 @@ def pick_target(spec: ArchSpec, sample: samples.Sample | None, names: list[str])
                         format_func=lambda i: f"{i}: {names[i]}")
 
 
-def run_steps(trainer: training.Trainer, tensor, target: int, count: int) -> None:
+def run_steps(trainer: training.Trainer, tensor, target: int, count: int, held) -> None:
     history = st.session_state["train_history"]
     bar = st.progress(0.0, text=f"Taking {count} steps…") if count > 1 else None
     done = []
+    before = step_checks.before_steps(trainer, held)
 
     def record(result: training.StepResult) -> None:
         if not history:
             st.session_state["train_start_loss"] = result.loss_before
         history.append((result.step, result.loss_after))
         st.session_state["train_last"] = result
-        done.append(result.step)
+        done.append(result)
         if bar is not None:
             bar.progress(len(done) / count, text=f"Step {result.step}: loss {result.loss_after:.4g}")
 
@@ -97,18 +98,21 @@ def run_steps(trainer: training.Trainer, tensor, target: int, count: int) -> Non
         trainer.take_steps(tensor, target, count, on_step=record)
     except training.Diverged as error:
         st.session_state["train_error"] = str(error)
+    step_checks.after_steps(trainer, held, before, done)
     if bar is not None:
         bar.empty()
 
 
-def show_result(result: training.StepResult, names: list[str]) -> None:
+def show_result(result: training.StepResult, names: list[str], held) -> None:
     st.subheader(f"What step {result.step} did ({training.OPTIMIZERS[result.optimizer]}, learning rate {result.learning_rate:g})")
-    before, after, change = st.columns(3)
+    before, after, change, others = st.columns(4)
     before.metric("Loss before", f"{result.loss_before:.4g}")
     after.metric("Loss after", f"{result.loss_after:.4g}", delta=f"{result.loss_after - result.loss_before:+.3g}",
                  delta_color="inverse")
     change.metric(f"Probability of {names[result.target]}", f"{result.probs_after[result.target]:.1%}",
                   delta=f"{(result.probs_after[result.target] - result.probs_before[result.target]) * 100:+.2f} points")
+    step_checks.held_out_metric(others)
+    step_checks.show_held_out(held)
     st.plotly_chart(training_charts.probability_chart(result, names), width="stretch", key="train_probs")
     left, right = st.columns(2)
     left.plotly_chart(training_charts.gradient_chart(result), width="stretch", key="train_grads")
@@ -139,7 +143,8 @@ def explain_care(spec: ArchSpec, trainer: training.Trainer) -> None:
             "therefore train on a batch of two: the picture and its mirror image. Their running statistics are left "
             "unchanged, and the loss and probabilities shown are those of the picture itself.\n"
             "- **Inception v3** returns a second, auxiliary prediction in training mode. As in its paper, the step "
-            "minimises main loss + 0.4 × auxiliary loss; the loss shown is the main one.\n"
+            "minimises main loss + 0.4 × auxiliary loss; the loss shown is the main one. Below 299×299 the auxiliary "
+            "head's maps are too small to run, so this session's copy drops it and learns from the main loss alone.\n"
             "- **Dropout** switches random units off in every training pass, so two passes differ even without "
             "a step. It is off unless you switch it on; the loss before and after is always measured with it off.\n"
             "- **Divergence.** A learning rate so large that the loss becomes NaN or infinite stops the run and puts "
@@ -195,18 +200,22 @@ with settings_col:
         trainer.reset()
         st.session_state["train_history"] = []
         st.session_state.pop("train_last", None)
+        step_checks.forget()
 
+held = step_checks.held_out_set(selection, trainer, sample.key if sample else None) if trainer is not None else None
 st.session_state.pop("train_error", None)
 if trainer is not None and (take_one or take_many):
-    run_steps(trainer, prepared.tensor, target, 1 if take_one else int(count))
+    run_steps(trainer, prepared.tensor, target, 1 if take_one else int(count), held)
 if "train_error" in st.session_state:
     st.error(st.session_state["train_error"])
 
 last = st.session_state.get("train_last")
 if last is None:
     st.info("Press “Take one step” to see what a single step changes.")
+    step_checks.forget()
 else:
-    show_result(last, names)
+    step_checks.show_warnings()
+    show_result(last, names, held)
     steps, losses = zip(*st.session_state["train_history"])
     st.plotly_chart(training_charts.loss_curve(list(steps), list(losses), st.session_state.get("train_start_loss")),
                     width="stretch", key="train_curve")

@@ -9,16 +9,37 @@ from explorer.core.registry import get_spec
 from tests.conftest import ROOT
 
 APP_SOURCE = (ROOT / "app.py").read_text()
-PAGE_ENTRIES = re.findall(r'st\.Page\(\s*"(pages/[\w]+\.py)".*?url_path="([^"]+)"', APP_SOURCE)
+PAGE_LINES = [line for line in APP_SOURCE.splitlines() if line.strip().startswith("st.Page(")]
+# (file, url_path, default, hidden) for each st.Page of app.py, in order.
+PAGE_TABLE = [
+    (re.search(r'st\.Page\("(pages/\w+\.py)"', line)[1], re.search(r'url_path="([^"]+)"', line)[1],
+     "default=True" in line, 'visibility="hidden"' in line)
+    for line in PAGE_LINES
+]
+PAGE_ENTRIES = [(path, url_path) for path, url_path, _, hidden in PAGE_TABLE if not hidden]
+ADDRESSES = [url_path for _, url_path, default, _ in PAGE_TABLE if not default]  # the default is served at "/"
 
 
 def test_every_page_file_is_listed_once_with_a_url_path_unlike_its_file_name():
     files = [path for path, _ in PAGE_ENTRIES]
-    assert "pages/layers.py" in files and len(files) == len(set(files))
-    for path, url_path in PAGE_ENTRIES:
+    assert len(PAGE_TABLE) == len(PAGE_LINES) and "pages/layers.py" in files and len(files) == len(set(files))
+    for path, url_path, _, _ in PAGE_TABLE:
         assert (ROOT / path).exists()
         # Streamlit's legacy pages/ discovery would run the file alone for a matching URL.
         assert url_path != path.removeprefix("pages/").removesuffix(".py")
+    # The default page lives at "/"; a hidden twin of it answers its own name.
+    default = next(path for path, _, is_default, _ in PAGE_TABLE if is_default)
+    assert any(path == default and hidden and url == "convolution-by-hand" for path, url, _, hidden in PAGE_TABLE)
+
+
+def test_every_address_has_its_first_visit_file_and_no_file_outlives_its_address():
+    # On a freshly started server the legacy lookup finds pages/<address>.py, which runs app.py
+    # (pages/first_visit.py); tests/browser/test_first_link_browser.py shows the effect in Chromium.
+    first_visit_files = {path.stem for path in (ROOT / "pages").glob("*-*.py")}
+    assert first_visit_files == set(ADDRESSES)
+    for address in ADDRESSES:
+        code = (ROOT / "pages" / f"{address}.py").read_text()
+        assert "from pages.first_visit import run_app" in code and code.rstrip().endswith("run_app()")
 
 
 def metric_values(at) -> dict[str, str]:

@@ -242,3 +242,16 @@ def test_probability_chart_shows_the_target_beside_the_top_classes():
     position = list(before.x).index("6 (target)")
     assert before.y[position] == pytest.approx(result.probs_before[6])
     assert after.y[position] == pytest.approx(result.probs_after[6])
+
+
+def test_inception_below_299_drops_its_auxiliary_head_from_the_copy_only():
+    spec, source, image = source_and_input("inception_v3", 75)
+    trainer = Trainer(spec, source, "sgd", 0.01)
+    result = trainer.take_steps(image, target=9)[0]  # the head's 3×3 maps could not be pooled by 5
+    assert not any(layer.startswith("AuxLogits") for layer in result.layers)
+    assert source.AuxLogits is not None  # the shared model keeps it
+    assert result.loss_after < result.loss_before
+    trainer.reset()
+    assert trainer.steps_taken == 0
+    for name, tensor in trainer.model.state_dict().items():
+        assert torch.equal(tensor, source.state_dict()[name]), name

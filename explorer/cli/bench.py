@@ -179,8 +179,7 @@ def _train(spec, source: torch.nn.Module, image: torch.Tensor, budget_s: float) 
                 "run": lambda: trainer.take_steps(image, 0, RUN_STEPS)}
     medians, rounds = interleaved(variants, budget_s, batch.device)
     session = _tensor_bytes([*trainer.model.parameters(), *trainer.model.buffers(),
-                             *(p.grad for p in trainer.model.parameters()), *(trainer._last_finite or []),
-                             trainer._scratch,
+                             *(p.grad for p in trainer.model.parameters()), *trainer._meter.tensors(),
                              *(t for state in trainer.optimizer.state.values() for t in state.values())])
     return {
         "train_bare_ms": medians["bare"] * 1e3, "train_step_ms": medians["ours"] * 1e3,

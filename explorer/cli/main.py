@@ -10,6 +10,8 @@
     python -m explorer receptive-field ARCH [--size N] [--json]
     python -m explorer train-step ARCH [--image PATH] [--label K] [--lr 0.1] [--optimizer sgd] [--steps N]
                                        [--weights W] [--json]
+    python -m explorer train ARCH [--epochs E] [--batch B] [--lr R] [--optimizer adam] [--drawings]
+                                  [--weights W] [--json]
     python -m explorer bench [--archs ID ...] [--json] [--out FILE.md] [--budget SECONDS] [--clock cpu --threads 1]
 
 --weights is random (the default), imagenet, imagenet_v2, digits or the path of a
@@ -26,7 +28,7 @@ import json
 import os
 import sys
 
-from explorer.cli import describe, looking, run_commands
+from explorer.cli import describe, learn_commands, looking, run_commands
 from explorer.cli.common import EXIT_USER_ERROR, OneLineParser
 from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
@@ -67,6 +69,7 @@ def parser() -> argparse.ArgumentParser:
     describe.add_commands(commands)
     run_commands.add_commands(commands)
     looking.add_commands(commands)
+    learn_commands.add_commands(commands)
     _add_bench(commands)
     return top
 
@@ -77,7 +80,7 @@ def _run(args: argparse.Namespace) -> None:
         return
     data = args.data(args)
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(json.dumps(data, indent=2, ensure_ascii=False))  # ‖Δw‖ and 10⁻³ as they are
     else:
         args.text(data, args)
 

@@ -16,8 +16,10 @@ from explorer.core.sizes import parse_whole_number
 from explorer.inputs import images, samples
 from explorer.runs import interventions
 from explorer.runs.capture import run_on_image
+from explorer.runs.held_out import HeldOut, held_out_set, score
 from explorer.runs.outputs import Capture
 from explorer.runs.predictions import top_classes
+from explorer.runs.step_warnings import step_warnings
 from explorer.runs.training import Trainer, default_target
 from explorer.weights import catalogue
 
@@ -103,10 +105,18 @@ def train_step_data(args: argparse.Namespace) -> dict:
     prepared = images.prepare(images.load_image(data), spec, height, width, run.weights)
     target = default_target(spec, sample) if args.label is None else args.label
     torch.manual_seed(args.seed)
-    trainer = Trainer(spec, run.model.requires_grad_(False), args.optimizer, args.lr)
+    source = run.model.requires_grad_(False)
+    held = held_out_set(spec, run.weights, height, width, source, sample.key if sample else None)
+    trainer = Trainer(spec, source, args.optimizer, args.lr)
+    before = score(trainer.model, held) if isinstance(held, HeldOut) else None
     results = trainer.take_steps(prepared.tensor, target, steps)
+    after = score(trainer.model, held) if isinstance(held, HeldOut) else None
     names = catalogue.class_names(spec, run.weights)
     last = results[-1]
+    if after:
+        extra = {"held_out": {"pictures": held.what, "before": before.to_json(), "after": after.to_json()}}
+    else:
+        extra = {"no_held_out": held}
     return {
         "architecture": spec.id,
         "input_size": [spec.in_channels, height, width],
@@ -122,6 +132,8 @@ def train_step_data(args: argparse.Namespace) -> dict:
         "losses": [r.loss_after for r in results],
         "grad_norms": dict(zip(last.layers, map(float, last.grad_norms))),
         "update_ratios": dict(zip(last.layers, map(float, last.update_ratios))),
+        **extra,
+        "warnings": step_warnings(results, before, after, held.what if after else None),
     }
 
 
@@ -132,6 +144,15 @@ def print_train_step(data: dict, args: argparse.Namespace) -> None:
     print(f"{'layer':<40} {'gradient norm':>14} {'|dw|/|w|':>12}")
     for layer, norm in data["grad_norms"].items():
         print(f"{layer:<40} {norm:>14.4g} {data['update_ratios'][layer]:>12.4g}")
+    held = data.get("held_out")
+    if held:
+        before, after = held["before"], held["after"]
+        print(f"held out ({held['pictures']}): loss {before['loss']:.4g} -> {after['loss']:.4g}, "
+              f"accuracy {before['accuracy']:.1%} -> {after['accuracy']:.1%}")
+    else:
+        print(data["no_held_out"])
+    for sentence in data["warnings"]:
+        print(f"warning: {sentence}")
 
 
 def add_commands(commands) -> None:

@@ -12,6 +12,7 @@ from explorer.runs.step_result import StepResult
 
 BEFORE, AFTER = "#9aa5b1", "#1f77b4"
 FILTERS_SHOWN = 8
+LOSS_FLOOR = 1e-7  # where a loss of 0 is drawn on a log axis
 
 
 def probability_chart(result: StepResult, class_names: list[str], k: int = 5) -> go.Figure:
@@ -86,4 +87,33 @@ def loss_curve(steps: list[int], losses: list[float], first_loss: float | None) 
     figure.update_layout(title="Loss on this picture after each step", xaxis_title="step", yaxis_title="cross-entropy loss",
                          height=320, margin=dict(t=50, b=10))
     figure.update_xaxes(tick0=0, dtick=max(1, math.ceil(len(x) / 10)), rangemode="tozero")
+    return figure
+
+
+def held_out_chart(picture_before: float, picture_after: float, held_before, held_after, what: str) -> go.Figure:
+    """This picture's loss beside the held-out pictures' loss and accuracy, before and after the step(s).
+
+    ``held_before``/``held_after`` are ``explorer.runs.held_out.Score``s. The loss axis is
+    logarithmic (a giant step takes the held-out loss from 0.02 to 10¹¹); a loss of 0
+    cannot sit on it, so its bar is drawn at the floor and labelled with the true value.
+    """
+    figure = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.12,
+                           subplot_titles=("Loss (log scale): this picture and the held-out ones",
+                                           "Held-out accuracy"))
+    groups = ["this picture", "held-out pictures"]
+    for name, colour, losses, accuracy in (
+        ("before", BEFORE, (picture_before, held_before.loss), held_before.accuracy),
+        ("after", AFTER, (picture_after, held_after.loss), held_after.accuracy),
+    ):
+        shown = [max(value, LOSS_FLOOR) for value in losses]
+        figure.add_trace(go.Bar(name=name, x=groups, y=shown, marker_color=colour, text=[f"{v:.3g}" for v in losses],
+                                textposition="outside", legendgroup=name), row=1, col=1)
+        figure.add_trace(go.Bar(name=name, x=["held-out pictures"], y=[accuracy], marker_color=colour,
+                                text=[f"{accuracy:.0%}"], textposition="outside", legendgroup=name, showlegend=False),
+                         row=1, col=2)
+    figure.update_yaxes(type="log", title_text="cross-entropy loss", exponentformat="power", row=1, col=1)
+    figure.update_yaxes(range=[0, 1.15], tickformat=".0%", row=1, col=2)
+    figure.update_layout(barmode="group", height=380, margin=dict(t=90, b=10),
+                         title=f"Before and after, on {what}",
+                         legend=dict(orientation="h", y=1.12, yanchor="bottom", x=1, xanchor="right"))
     return figure

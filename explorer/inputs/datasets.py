@@ -17,27 +17,33 @@ from explorer.inputs.png import grey_png
 from explorer.inputs.samples import sample_bytes
 from explorer.inputs.scans import scan_png, scan_split
 from explorer.inputs.scoreboard import DIGIT_SIDE, scoreboard_pixels
+from explorer.weights.catalogue import RANDOM
 
 LENET_SIDE = 32
 
 
-def network_input(png: bytes, arch_id: str, side: int) -> torch.Tensor:
-    """The C×H×W tensor ``arch_id`` receives on the page for this image file at ``side``×``side``."""
-    return images.prepare(images.load_image(png), get_spec(arch_id), side, side).tensor[0]
+def network_input(png: bytes, arch_id: str, side: int, weights: str = RANDOM) -> torch.Tensor:
+    """The C×H×W tensor ``arch_id`` with ``weights`` receives on the page for this image file at ``side``×``side``."""
+    return images.prepare(images.load_image(png), get_spec(arch_id), side, side, weights).tensor[0]
 
 
-def scan_inputs(part: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """LeNet-5's inputs (N×1×32×32) and labels for the "train" or "test" part of the split."""
+def scan_inputs(part: str, arch_id: str = "lenet5", side: int = LENET_SIDE, weights: str = RANDOM,
+                indices=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs (N×C×side×side) and labels for the "train" or "test" part of the split (default: LeNet-5's).
+
+    ``indices`` picks scans by their index in scikit-learn's set instead of a whole part.
+    """
     split = scan_split()
-    chosen = split[part]
-    inputs = torch.stack([network_input(scan_png(split["scans"][i]), "lenet5", LENET_SIDE) for i in chosen])
+    chosen = split[part] if indices is None else indices
+    inputs = torch.stack([network_input(scan_png(split["scans"][i]), arch_id, side, weights) for i in chosen])
     return inputs, torch.as_tensor(split["labels"][chosen], dtype=torch.long)
 
 
-def drawing_inputs(batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """LeNet-5's inputs for (PNG, digit) pairs from ``explorer.inputs.drawings.drawings``."""
+def drawing_inputs(batch, arch_id: str = "lenet5", side: int = LENET_SIDE,
+                   weights: str = RANDOM) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs for (PNG, digit) pairs from ``explorer.inputs.drawings.drawings`` (default: LeNet-5's)."""
     pairs = list(batch)
-    inputs = torch.stack([network_input(png, "lenet5", LENET_SIDE) for png, _ in pairs])
+    inputs = torch.stack([network_input(png, arch_id, side, weights) for png, _ in pairs])
     return inputs, torch.tensor([digit for _, digit in pairs], dtype=torch.long)
 
 

@@ -21,6 +21,8 @@ Networks that need care, and what is done about them:
 - Inception v3 in training mode also returns auxiliary logits. As in its paper
   (Szegedy et al., 2015), the step minimises main loss + 0.4 × auxiliary loss;
   the loss reported is the main one, as the network's prediction uses only it.
+  Below 299 pixels the auxiliary head's maps are too small to run, so the copy
+  drops it and only the main loss is minimised.
 
 A learning rate that makes the loss NaN or infinite raises ``Diverged`` (a
 ``UserError`` with one sentence) after putting the weights back to the last
@@ -42,19 +44,28 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec
 from explorer.inputs.samples import Sample
+from explorer.runs.optimisers import (LAB_LEARNING_RATE, OPTIMIZERS, RATES, UpdateMeter, check_learning_rate,  # noqa: F401
+                                      check_optimizer, make_optimizer)
 from explorer.runs.step_result import Diverged, StepResult
 
-OPTIMIZERS = {"sgd": "SGD", "momentum": "SGD with momentum 0.9", "adam": "Adam"}
-LAB_LEARNING_RATE = 0.1
-MOMENTUM = 0.9
 AUX_WEIGHT = 0.4  # Inception v3 paper: auxiliary loss weighted by 0.4
-SCRATCH_ELEMENTS = 1 << 18  # 1 MB of float32: a piece of the weights that stays in the cache
+# Inception v3's auxiliary head pools its 17×17 maps by 5 with stride 3 and then needs 5×5:
+# below 299 pixels the maps are too small and training mode fails (inference never uses the head).
+AUX_MIN_SIDE = 299
 MAX_FILTERS = 64  # first-convolution filters kept per result; AlexNet and ResNets have exactly 64
 
 
 def _first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | tuple[None, None]:
     # Module registration order matches forward order for the first convolution of every registered network.
     return next(((name, m) for name, m in model.named_modules() if isinstance(m, nn.Conv2d)), (None, None))
+
+
+def drop_auxiliary_head(model: nn.Module, height: int, width: int) -> bool:
+    """Switch off Inception's auxiliary head in a private copy where the input is too small for it."""
+    if getattr(model, "AuxLogits", None) is None or min(height, width) >= AUX_MIN_SIDE:
+        return False
+    model.aux_logits, model.AuxLogits = False, None
+    return True
 
 
 class Trainer:
@@ -67,6 +78,17 @@ class Trainer:
         self.model = copy.deepcopy(source).requires_grad_(True)
         self.device = next(self.model.parameters()).device
         self.steps_taken = 0
+        self._index_parameters()
+        self.batchnorm = [m for m in self.model.modules() if isinstance(m, _BatchNorm)]
+        for module in self.batchnorm:
+            # Batch statistics in every pass, running statistics never updated (see the module docstring).
+            module.track_running_stats = False
+        self.has_dropout = any(isinstance(m, nn.modules.dropout._DropoutNd) for m in self.model.modules())
+        self._meter = UpdateMeter()  # the weights before the last step: for ‖Δw‖ and to undo a runaway step
+        self.optimizer_name, self.learning_rate, self.dropout = "", learning_rate, dropout
+        self.configure(optimizer, learning_rate, dropout)
+
+    def _index_parameters(self) -> None:
         # Layers = modules that own parameters; each parameter knows the layer it belongs to.
         self._params: list[nn.Parameter] = []
         owners: list[int] = []
@@ -83,24 +105,20 @@ class Trainer:
         self.first_conv_name, self._first_conv = _first_conv(self.model)
         self._first_conv_index = next(
             (i for i, p in enumerate(self._params) if self._first_conv is not None and p is self._first_conv.weight), None)
-        self.batchnorm = [m for m in self.model.modules() if isinstance(m, _BatchNorm)]
-        for module in self.batchnorm:
-            # Batch statistics in every pass, running statistics never updated (see the module docstring).
-            module.track_running_stats = False
-        self.has_dropout = any(isinstance(m, nn.modules.dropout._DropoutNd) for m in self.model.modules())
-        self._last_finite: list[torch.Tensor] | None = None  # allocated at the first step, reused after
-        self._scratch: torch.Tensor | None = None
-        self.optimizer_name, self.learning_rate, self.dropout = "", learning_rate, dropout
-        self.configure(optimizer, learning_rate, dropout)
+
+    def _fit_auxiliary_head(self, image: torch.Tensor) -> None:
+        """Inception's auxiliary head cannot run on small inputs: drop it from the copy (once) and say so."""
+        if drop_auxiliary_head(self.model, *image.shape[-2:]):
+            self._index_parameters()
+            self._meter = UpdateMeter()
+            self.optimizer = self._make_optimizer(self.optimizer_name, self.learning_rate)
 
     # -- settings ---------------------------------------------------------------------------------
 
     def configure(self, optimizer: str, learning_rate: float, dropout: bool) -> None:
         """Change the settings; a different optimiser starts with empty state (no momentum yet)."""
-        if optimizer not in OPTIMIZERS:
-            raise UserError(f"Choose one of the optimisers {', '.join(OPTIMIZERS)}.")
-        if not (math.isfinite(learning_rate) and learning_rate > 0):
-            raise UserError("The learning rate must be a positive number.")
+        check_optimizer(optimizer)
+        learning_rate = check_learning_rate(learning_rate)
         if optimizer != self.optimizer_name:
             self.optimizer = self._make_optimizer(optimizer, learning_rate)
             self.optimizer_name = optimizer
@@ -109,15 +127,19 @@ class Trainer:
         self.learning_rate, self.dropout = learning_rate, dropout
 
     def _make_optimizer(self, name: str, learning_rate: float) -> torch.optim.Optimizer:
-        if name == "adam":
-            return torch.optim.Adam(self._params, lr=learning_rate)
-        return torch.optim.SGD(self._params, lr=learning_rate, momentum=MOMENTUM if name == "momentum" else 0.0)
+        return make_optimizer(name, self._params, learning_rate)
+
+    @property
+    def source(self) -> nn.Module:
+        """The read-only model this copy was made from (its starting weights)."""
+        return self._source
 
     def reset(self) -> None:
         """Back to the starting weights, with a fresh optimiser and no steps taken."""
+        start = self._source.state_dict()
         with torch.no_grad():
-            for mine, original in zip(self.model.state_dict().values(), self._source.state_dict().values()):
-                mine.copy_(original)
+            for name, mine in self.model.state_dict().items():  # by name: the copy may have dropped a head
+                mine.copy_(start[name])
         self.optimizer = self._make_optimizer(self.optimizer_name, self.learning_rate)
         self.steps_taken = 0
 
@@ -163,8 +185,7 @@ class Trainer:
             f"so training stopped and {back}; try a smaller learning rate.", results)
 
     def _restore_last_finite(self) -> None:
-        with torch.no_grad():
-            torch._foreach_copy_(self._params, self._last_finite)
+        self._meter.restore(self._params)
         # Momentum and Adam's averages now hold the runaway step: start them afresh.
         self.optimizer = self._make_optimizer(self.optimizer_name, self.learning_rate)
 
@@ -177,6 +198,7 @@ class Trainer:
         """
         if count < 1:
             raise UserError("Take at least one step.")
+        self._fit_auxiliary_head(image)
         if not 0 <= target < self.spec.num_classes:
             raise UserError(f"The target class must be between 0 and {self.spec.num_classes - 1}.")
         x = self.batch(image)
@@ -212,54 +234,22 @@ class Trainer:
             pending = self._step(objective, t, loss_value, objective_value, probs)
         raise AssertionError("unreachable: the loop returns after its last measurement")
 
-    def _weight_and_update_squares(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """‖w_before‖² and ‖w − w_before‖² per parameter tensor, read piece by piece through one small buffer.
-
-        Subtracting whole tensors would allocate a fresh copy of every weight at each
-        step (0.5 GB for VGG), whose page faults alone cost a good part of a step;
-        pieces that fit in the cache also let both norms share one read of the old weights.
-        A network whose weights fit in one piece (LeNet, the toys) takes three whole-list
-        operations instead, as a loop of small operations costs more there than the data.
-        """
-        if sum(p.numel() for p in self._params) <= SCRATCH_ELEMENTS:
-            updates = torch._foreach_sub(self._params, self._last_finite)
-            return (torch.stack(torch._foreach_norm(self._last_finite)) ** 2,
-                    torch.stack(torch._foreach_norm(updates)) ** 2)
-        if self._scratch is None:
-            largest = max(p.numel() for p in self._params)
-            self._scratch = torch.empty(min(largest, SCRATCH_ELEMENTS), dtype=self._params[0].dtype, device=self.device)
-        weights, updates = [], []
-        for param, before in zip(self._params, self._last_finite):
-            new, old = param.reshape(-1), before.reshape(-1)
-            weight, update = param.new_zeros(()), param.new_zeros(())
-            for start in range(0, new.numel(), len(self._scratch)):
-                piece = old[start:start + len(self._scratch)]
-                difference = self._scratch[: len(piece)]
-                torch.sub(new[start:start + len(piece)], piece, out=difference)
-                weight += torch.dot(piece, piece)
-                update += torch.dot(difference, difference)
-            weights.append(weight)
-            updates.append(update)
-        return torch.stack(weights), torch.stack(updates)
-
     def _step(self, objective: torch.Tensor, t: torch.Tensor, loss_value: float, objective_value: float,
               probs: np.ndarray) -> dict:
         objective.backward()
+        self._meter.remember(self._params)
         with torch.no_grad():
-            if self._last_finite is None:
-                self._last_finite = [torch.empty_like(p) for p in self._params]
-            torch._foreach_copy_(self._last_finite, self._params)
             grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self._params]
             grad_sq = torch.stack(torch._foreach_norm(grads)) ** 2
             self.optimizer.step()
-            weight_sq, update_sq = self._weight_and_update_squares()
+            weight_sq, update_sq = self._meter.squares(self._params)
             # Per-tensor squared norms summed per layer, then one square root: ‖(weight, bias)‖.
             per_layer = torch.zeros(3, len(self.layers), dtype=grad_sq.dtype, device=self.device)
             per_layer.index_add_(1, self._owner, torch.stack([grad_sq, weight_sq, update_sq]))
             grad_norms, weight_norms, update_norms = per_layer.sqrt().cpu().double().numpy()
             filters_before = filters_after = None
             if self._first_conv is not None:
-                filters_before = self._last_finite[self._first_conv_index][:MAX_FILTERS].float().cpu().numpy()
+                filters_before = self._meter.before[self._first_conv_index][:MAX_FILTERS].float().cpu().numpy()
                 filters_after = self._first_conv.weight[:MAX_FILTERS].detach().float().cpu().numpy()
         return dict(
             step=self.steps_taken + 1, optimizer=self.optimizer_name, learning_rate=self.learning_rate,

@@ -51,8 +51,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving_app(env: dict[str, str] | None = None):
-    """A fresh `streamlit run app.py` (with ``env`` added to its environment); yields its base URL."""
+def served_app(env: dict[str, str] | None = None, warm_up: bool = True):
+    """Base URL of a fresh `streamlit run app.py`, stopped on leaving (``env`` is added to its environment).
+
+    ``warm_up``: one headless run of app.py first, as ./dev.sh does at start-up, so torch is
+    imported before the first test's page; without it the server is exactly a teacher's bare
+    `streamlit run app.py` (tests/browser/test_first_link_browser.py needs that).
+    """
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -79,10 +84,9 @@ def serving_app(env: dict[str, str] | None = None):
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("streamlit did not start") from None
                 time.sleep(0.3)
-        # One headless run of app.py, as ./dev.sh does at start-up: without it the very
-        # first deep link on a fresh server meets Streamlit's legacy pages/ discovery.
-        with urllib.request.urlopen(f"{url}/_stcore/script-health-check", timeout=120) as response:
-            assert response.status == 200, "app.py failed its headless run"
+        if warm_up:
+            with urllib.request.urlopen(f"{url}/_stcore/script-health-check", timeout=120) as response:
+                assert response.status == 200, "app.py failed its headless run"
         yield url
     finally:
         server.terminate()
@@ -91,8 +95,8 @@ def serving_app(env: dict[str, str] | None = None):
 
 @pytest.fixture(scope="session")
 def app_url():
-    """Base URL of a fresh `streamlit run app.py`, stopped after the session."""
-    with serving_app() as url:
+    """Base URL of one warmed-up `streamlit run app.py` shared by the session's browser tests."""
+    with served_app(warm_up=True) as url:
         yield url
 
 

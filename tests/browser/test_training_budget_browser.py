@@ -18,7 +18,7 @@ from explorer.analysis.summary import summarize
 from explorer.classroom import budget
 from explorer.core.sizes import InputSize
 from pages.training_copies import GONE_GRACE_S, SWEEP_EVERY_S
-from tests.browser.conftest import FIRST_RENDER_MS, serving_app, settle
+from tests.browser.conftest import FIRST_RENDER_MS, served_app, settle
 from tests.conftest import ROOT
 
 PATH = "/training-step?arch=resnet18&h=64&w=64"
@@ -34,7 +34,7 @@ def resnet18_copy_bytes() -> int:
 @pytest.fixture(scope="module")
 def small_budget_url():
     gigabytes = 2.5 * resnet18_copy_bytes() / 1000**3
-    with serving_app({budget.ENVIRONMENT_VARIABLE: repr(gigabytes)}) as url:
+    with served_app({budget.ENVIRONMENT_VARIABLE: repr(gigabytes)}) as url:
         yield url
 
 
