@@ -9,6 +9,7 @@ import logging
 import streamlit as st
 
 from explorer.core.errors import UserError
+from pages import class_panel
 from pages.sidebar import render_sidebar, url_problems
 
 st.set_page_config(page_title="CNN Architecture Explorer", page_icon=":material/neurology:", layout="wide")
@@ -28,6 +29,7 @@ PAGES = [
 ]
 
 navigation = st.navigation(PAGES)
+class_panel.render(navigation, PAGES)  # a class: the teacher's panel, or a student put on the teacher's page
 render_sidebar()
 for problem in url_problems():
     st.warning(problem)
@@ -38,3 +40,5 @@ except UserError as error:
 except Exception:  # a bug, not the user's doing: log it, keep the app alive, say so plainly
     logging.getLogger("explorer.app").exception("Page %s failed", navigation.title)
     st.error("Something went wrong while drawing this page; try another setting, or reload the page.")
+finally:
+    class_panel.finish()  # what the teacher showed in this run reaches the class together

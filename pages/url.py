@@ -79,11 +79,13 @@ def selection_query(selection: Selection, layer: str | None = None) -> dict[str,
     return query
 
 
-def mirror_to_url(selection: Selection) -> None:
-    """Write the selection into the address bar, where it differs from what is there."""
+def mirror_to_url(selection: Selection, class_code: str | None = None) -> None:
+    """Write the selection (and the class this session is in) into the address bar, where it differs."""
     # A layer picked in the diagram (?layer=) stays in the URL while the architecture stays the same.
     keep_layer = st.query_params.get("layer") and st.query_params.get("arch") in (None, selection.spec.id)
     wanted = selection_query(selection, st.query_params["layer"] if keep_layer else None)
-    current = {key: st.query_params.get(key) for key in (*_SELECTION_KEYS, "layer")}
+    if class_code:  # a class's code is public (its join link); the teacher's secret is never in a URL
+        wanted["class"] = class_code
+    current = {key: st.query_params.get(key) for key in (*_SELECTION_KEYS, "layer", "class")}
     if {k: v for k, v in current.items() if v is not None} != wanted:
         st.query_params.from_dict(wanted)

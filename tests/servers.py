@@ -94,14 +94,18 @@ def _healthy(url: str) -> bool:
         return response.status == 200
 
 
-def start_app(port: int, env: dict[str, str] | None = None, cookie_secret: str | None = None) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:``port``, warmed up by one headless run (as ./dev.sh does)."""
+def start_app(port: int, env: dict[str, str] | None = None, cookie_secret: str | None = None,
+              log: Path | None = None) -> subprocess.Popen:
+    """`streamlit run app.py` on 127.0.0.1:``port``, warmed up by one headless run (as ./dev.sh does).
+
+    ``log``: a file for the server's output (kept for a failed test to be read), else none."""
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
     if cookie_secret:
         command += ["--server.cookieSecret", cookie_secret]
-    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    output = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - the server writes it until it stops
+    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=output,
+                              stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _healthy(url), 60, "streamlit", server)
