@@ -146,9 +146,9 @@ def _head_count() -> None:
     except StoreUnavailable as error:
         st.warning(str(error))
         return
-    except UserError:  # ended in another tab, or expired: the next full run says so
-        st.caption("This class is over.")
-        return
+    except UserError as error:  # ended in another tab, expired, or lost with the store's data
+        session.class_over(error)
+        st.rerun(scope="app")
     students = f"{audience.following} student{'s' * (audience.following != 1)}"
     exploring = f" · {audience.exploring} exploring on their own" if audience.exploring else ""
     st.markdown(f"**{students}** following now{exploring}", help="Counted from each student's tab every few seconds.")

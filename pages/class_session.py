@@ -108,8 +108,13 @@ def begin() -> None:
     except StoreUnavailable as error:  # a follower keeps the last view it had; nothing else waits
         say(str(error))
     except UserError as error:  # NotTheTeacher: the class ended in another tab, or expired
-        say(f"{error} Your class has ended.")
-        _clear()
+        class_over(error)
+
+
+def class_over(error: UserError) -> None:
+    """This teacher's class is gone (ended in another tab, expired, or the store lost it)."""
+    say(f"{error} Your class has ended.")
+    _clear()
 
 
 def codes_gone(code: str) -> str:

@@ -96,8 +96,7 @@ def flush() -> None:
     except StoreUnavailable as error:
         session.say(str(error))  # the class keeps the last snapshot; the next change tries again
     except UserError as error:  # the class was ended in another tab, or expired
-        session.say(f"{error} Your class has ended.")
-        session.end()
+        session.class_over(error)
 
 
 @contextmanager

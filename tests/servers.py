@@ -101,10 +101,9 @@ def start_app(port: int, env: dict[str, str] | None = None, cookie_secret: str |
     ``log``: a file for the server's output (kept for a failed test to be read), else none."""
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    if cookie_secret:
-        command += ["--server.cookieSecret", cookie_secret]
+    env = {**(env or {}), **({"STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret} if cookie_secret else {})}
     output = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - the server writes it until it stops
-    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=output,
+    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=output,
                               stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -125,3 +124,15 @@ def stop(process: subprocess.Popen | None) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+def start_haproxy(config: Path, env: dict[str, str], port: int) -> subprocess.Popen:
+    """haproxy in the foreground on ``config`` (its addresses from ``env``), once it answers on ``port``."""
+    balancer = subprocess.Popen([program("haproxy", "haproxy"), "-db", "-f", str(config)],
+                                env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: _healthy(f"http://127.0.0.1:{port}"), 30, "haproxy", balancer)
+    except BaseException:
+        stop(balancer)
+        raise
+    return balancer

@@ -15,9 +15,13 @@ from tests.conftest import ROOT
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def person(browser, url: str, cookies: list[dict] | None = None):
-    """A new browser (its own cookies) with one tab on ``url``, after its first full render."""
+def person(browser, url: str, cookies: list[dict] | None = None, opened: list | None = None):
+    """A new browser (its own cookies) with one tab on ``url``, after its first full render.
+
+    ``opened`` collects the browsers, for the ``people`` fixture to close after the test."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    if opened is not None:
+        opened.append(context)
     if cookies:
         context.add_cookies(cookies)
     page = context.new_page()
@@ -100,5 +104,11 @@ def passes(log) -> int:
 
 
 def screenshot(page, name: str) -> None:
+    """Save the tab's view once its pictures have arrived (Streamlit sends them after the page)."""
     ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.wait_for_function("[...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth)",
+                               timeout=15_000)
+    except Exception:  # a picture still missing is visible in the screenshot itself
+        pass
     page.screenshot(path=str(ARTIFACTS / name))
