@@ -14,6 +14,7 @@ when the teacher changed something, left, came back or ended the class.
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
 from urllib.parse import urlsplit
@@ -27,7 +28,10 @@ from explorer.core.errors import UserError
 from pages import class_session as session
 from pages import follow
 
-POLL_S = 1.0
+# A student's poll costs the server one small fragment run (Streamlit's own overhead, mostly); one a
+# second keeps a follower within about two seconds of the teacher. EXPLORER_CLASS_POLL_S trades that
+# latency for server CPU on a crowded server.
+POLL_S = min(10.0, max(0.5, float(os.environ.get("EXPLORER_CLASS_POLL_S") or 1.0)))
 TEACHER_BEAT_S = 3.0
 STUDENT_BEAT_S = 2.0
 PAGE = "page"
@@ -38,10 +42,16 @@ LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0")
 
 
 def render(navigation, pages) -> None:
-    """This run's class work; may move a follower to the teacher's page (a rerun)."""
+    """This run's class work; may move a follower to the teacher's page (a rerun).
+
+    Everything it draws sits in one container in the sidebar and one in the main area, made in
+    every run: Streamlit places elements by position, and a panel that changed the number of
+    elements before the sidebar's controls would make the browser draw them anew, with their defaults.
+    """
     session.begin()
     _follow_page(navigation, pages)
-    with st.sidebar:
+    panel, notices = st.sidebar.container(), st.container()
+    with panel:
         if session.mode() == session.LEADING:
             _teacher_panel(join_link(session.code(), navigation.url_path))
         elif session.mode() in (session.FOLLOWING, session.EXPLORING):
@@ -49,8 +59,9 @@ def render(navigation, pages) -> None:
         else:
             _plain_panel()
         _write_cookie()
-    for kind, sentence in session.take_notices():
-        (st.info if kind == "info" else st.warning)(sentence)
+    with notices:
+        for kind, sentence in session.take_notices():
+            (st.info if kind == "info" else st.warning)(sentence)
 
 
 def finish() -> None:

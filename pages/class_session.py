@@ -21,10 +21,14 @@ rest of the app never waits for it.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 import time
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.classroom import codes
 from explorer.classroom.classes import Classroom, ClassView, Lead
@@ -38,12 +42,61 @@ _NOTICES, _WRONG, _REFUSED, _COOKIE_READ, _TOUCHED = "cl_notices", "cl_wrong", "
 COOKIE_TO_WRITE = "cl_cookie_write"  # "set" or "forget": what the teacher's page tells the browser this run
 PUBLISHED, PENDING, APPLIED = "cl_published", "cl_pending", "cl_applied"
 TOUCH_EVERY_S = 60  # how often a teacher's runs count as activity in the store (the class lives 2 h after)
+BEAT_EVERY_S = 3.0
+
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource
 def classroom() -> Classroom:
     """The server's classes (the backend is chosen once, from ``EXPLORER_REDIS_URL``)."""
     return Classroom.from_environment()
+
+
+class TeacherTabs:
+    """The teacher sessions this server holds, each beating "my tab is open" while its browser is connected.
+
+    The beat comes from the server, not from a timer in the teacher's tab: a browser slows the timers of
+    a tab it hides (the teacher showing slides), and the students would read that as the teacher leaving.
+    """
+
+    def __init__(self) -> None:
+        self.leads: dict[str, Lead] = {}
+        self.lock = threading.Lock()
+
+    def hold(self, lead: Lead | None) -> None:
+        ctx = get_script_run_ctx()
+        if ctx is None or not Runtime.exists():
+            return  # AppTest and scripts: no browser to watch; the panel's fragment beats instead
+        with self.lock:
+            if lead is None:
+                self.leads.pop(ctx.session_id, None)
+            else:
+                self.leads[ctx.session_id] = lead
+
+    def beat_forever(self) -> None:
+        while True:
+            time.sleep(BEAT_EVERY_S)
+            with self.lock:
+                held = list(self.leads.items())
+            for session_id, lead in held:
+                try:
+                    if Runtime.instance().is_active_session(session_id):
+                        classroom().teacher_here(lead)
+                    else:  # the tab closed: no more beats, and the students are told after a few seconds
+                        with self.lock:
+                            self.leads.pop(session_id, None)
+                except UserError:  # the store is down (the panel says so), or the class is over
+                    pass
+                except Exception:  # the beater must not die: it is what tells students the teacher is there
+                    log.exception("A teacher's heartbeat failed")
+
+
+@st.cache_resource
+def teacher_tabs() -> TeacherTabs:
+    tabs = TeacherTabs()
+    threading.Thread(target=tabs.beat_forever, name="class-teacher-beats", daemon=True).start()
+    return tabs
 
 
 def mode() -> str | None:
@@ -80,6 +133,8 @@ def take_notices() -> list[tuple[str, str]]:
 
 
 def _clear() -> None:
+    if mode() == LEADING:
+        teacher_tabs().hold(None)
     for key in (MODE, CODE, LEAD, VIEW, PUBLISHED, PENDING, APPLIED, _TOUCHED):
         st.session_state.pop(key, None)
 
@@ -102,9 +157,11 @@ def begin() -> None:
                 _clear()
             else:
                 state[VIEW] = seen
-        elif mode() == LEADING and time.monotonic() - state.get(_TOUCHED, -1e9) > TOUCH_EVERY_S:
-            state[_TOUCHED] = time.monotonic()
-            classroom().touch(state[LEAD])
+        elif mode() == LEADING:
+            teacher_tabs().hold(state[LEAD])
+            if time.monotonic() - state.get(_TOUCHED, -1e9) > TOUCH_EVERY_S:
+                state[_TOUCHED] = time.monotonic()
+                classroom().touch(state[LEAD])
     except StoreUnavailable as error:  # a follower keeps the last view it had; nothing else waits
         say(str(error))
     except UserError as error:  # NotTheTeacher: the class ended in another tab, or expired

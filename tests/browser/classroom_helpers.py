@@ -25,10 +25,11 @@ def person(browser, url: str, cookies: list[dict] | None = None, opened: list | 
     if cookies:
         context.add_cookies(cookies)
     page = context.new_page()
-    page.set_default_timeout(FIRST_RENDER_MS)
-    expect.set_options(timeout=FIRST_RENDER_MS)
-    page.goto(url)
-    page.wait_for_selector("h1", timeout=FIRST_RENDER_MS)
+    # Four browsers and their server on two cores: everything is slow, so wait longer than elsewhere.
+    page.set_default_timeout(2 * FIRST_RENDER_MS)
+    expect.set_options(timeout=2 * FIRST_RENDER_MS)
+    page.goto(url, wait_until="commit", timeout=2 * FIRST_RENDER_MS)  # "load" waits for every script: slow when busy
+    page.wait_for_selector("h1", timeout=2 * FIRST_RENDER_MS)
     settle(page)
     return page
 
@@ -90,9 +91,13 @@ def photo_png(seed: int = 0) -> bytes:
 
 
 def upload_picture(page, data: bytes, name: str = "photo.png") -> None:
-    """On Feature maps: choose "Upload a picture" and give it ``data``."""
+    """On Feature maps: choose "Upload a picture" and give it ``data`` (in place of a picture given before)."""
     page.get_by_text("Upload a picture", exact=True).click()
     settle(page)
+    earlier = page.locator('[data-testid="stMain"] [data-testid="stFileUploaderDeleteBtn"]')
+    if earlier.count():
+        earlier.first.click()
+        settle(page)
     page.locator('[data-testid="stMain"] [data-testid="stFileUploader"] input[type="file"]').set_input_files(
         {"name": name, "mimeType": "image/png", "buffer": data})
     settle(page)
