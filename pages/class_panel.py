@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import segno
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.classroom import codes
 from explorer.classroom.store import StoreUnavailable
@@ -37,7 +38,9 @@ STUDENT_BEAT_S = 2.0
 PAGE = "page"
 _ON_PAGE = "cl_on_page"  # the teacher's page this follower was put on, at version APPLIED
 _BEAT_AT = "cl_beat_at"
+_RAN_ON = "cl_ran_on"  # the page of this session's last full run
 _TOKEN = re.compile(r"[A-Za-z0-9_\-]{20,100}")
+_PAGES: dict[str, object] = {}  # url_path -> the app's st.Page, for a poll that moves its follower
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0")
 
 
@@ -49,6 +52,8 @@ def render(navigation, pages) -> None:
     elements before the sidebar's controls would make the browser draw them anew, with their defaults.
     """
     session.begin()
+    _PAGES.update({page.url_path: page for page in pages})
+    st.session_state[_RAN_ON] = navigation.url_path
     _follow_page(navigation, pages)
     panel, notices = st.sidebar.container(), st.container()
     with panel:
@@ -151,6 +156,7 @@ def _head_count() -> None:
     lead = session.lead()
     if lead is None:
         return
+    _keep_on(st.session_state.get(_RAN_ON))
     try:
         session.classroom().teacher_here(lead)
         audience = session.classroom().audience(lead.code)
@@ -192,8 +198,12 @@ def _watch_teacher() -> None:
         st.session_state[_BEAT_AT] = time.monotonic()
         session.beat()
     following = session.mode() == session.FOLLOWING
-    if now is None or now.ended or (following and (now.version, now.teacher_here) != (shown.version, shown.teacher_here)):
+    if now is None or now.ended:
         st.rerun(scope="app")
+    _keep_on(now.values.get(PAGE) if following else st.session_state.get(_RAN_ON))
+    if following:
+        if (now.version, now.teacher_here) != (shown.version, shown.teacher_here):
+            st.rerun(scope="app")
     spaced = codes.spaced(shown.code)
     if not following:
         st.markdown(f"**:material/explore: Exploring on your own** · class {spaced}")
@@ -202,6 +212,21 @@ def _watch_teacher() -> None:
     else:
         st.markdown(f"**:material/person_off: The teacher has left** · class {spaced}")
         st.caption("You keep what you see; if the teacher comes back, you follow again.")
+
+
+def _keep_on(page_path: str | None) -> None:
+    """From a poll: make sure this tab shows ``page_path`` (the teacher's page, or its own last one).
+
+    A poll that the browser sent just before a page change still names the old page, and its run
+    takes the tab back there, showing an empty page; moving on at once mends that. For a follower it
+    is also the quickest way onto the teacher's new page.
+    """
+    ctx = get_script_run_ctx()
+    target = _PAGES.get(page_path) if page_path is not None else None
+    if ctx is None or target is None or getattr(target, "_script_hash", None) in (None, ctx.page_script_hash):
+        return
+    st.session_state.pop(session.APPLIED, None)  # a move, not the student's own click
+    st.switch_page(target, query_params={"class": session.code()} if session.code() else None)
 
 
 def _join_typed() -> None:

@@ -78,7 +78,7 @@ class TeacherTabs:
         while True:
             time.sleep(BEAT_EVERY_S)
             with self.lock:
-                held = list(self.leads.items())
+                held = list(self.leads.items()) if Runtime.exists() else []
             for session_id, lead in held:
                 try:
                     if Runtime.instance().is_active_session(session_id):
