@@ -256,8 +256,9 @@ def _write_cookie() -> None:
         value, age = "", 0
     else:
         return
-    st.html(
-        "<script>document.cookie = " f'"{session.COOKIE}={value}; Max-Age={age}; Path=/; SameSite=Strict"'
-        ' + (location.protocol === "https:" ? "; Secure" : "");</script>',
-        unsafe_allow_javascript=True,
-    )
+    script = ("<script>document.cookie = " f'"{session.COOKIE}={value}; Max-Age={age}; Path=/; SameSite=Strict"'
+              ' + (location.protocol === "https:" ? "; Secure" : "");</script>')
+    # A script runs when its element is first drawn, not when an element in its place changes; the
+    # forgetting one goes in a block of its own so that it is drawn anew where the setting one was.
+    with st.container() if age == 0 else st.empty():
+        st.html(script, unsafe_allow_javascript=True)
