@@ -101,6 +101,26 @@ def test_a_following_student_reuses_the_teachers_forward_pass(tmp_path, monkeypa
     assert student.session_state["fm_previous"][0] == teachers_picture
 
 
+def test_a_hostile_upload_is_refused_for_the_teacher_only_and_the_class_keeps_the_last_good_picture():
+    from tests.browser.classroom_helpers import photo_png
+
+    teacher = app()
+    code = start(teacher)
+    teacher.switch_page("pages/feature_maps.py").run()
+    teacher.radio(key="fm_source").set_value("upload").run()
+    teacher.file_uploader(key="fm_upload").set_value(("a.png", photo_png(1), "image/png")).run()
+    student = app({"class": code})
+    student.switch_page("pages/feature_maps.py").run()
+    assert student.session_state["fm_previous"] == (photo_png(1), "the teacher's picture")
+    hostile = b"\x89PNG\r\n\x1a\n" + b"not really a picture" * 20
+    teacher.file_uploader(key="fm_upload").set_value(("evil.png", hostile, "image/png")).run()
+    assert [e.value for e in teacher.error] == [
+        "This file could not be read as an image; choose a JPEG, PNG, WebP, BMP or GIF file."]
+    student.run()
+    assert not student.error and not student.exception
+    assert student.session_state["fm_previous"] == (photo_png(1), "the teacher's picture")
+
+
 def test_followed_writes_the_teachers_value_before_the_widget_and_publishes_after():
     def script():
         import streamlit as st
