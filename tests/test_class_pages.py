@@ -87,6 +87,9 @@ def test_an_unknown_code_is_one_sentence_and_the_app_works_as_usual():
 
 
 def test_a_following_student_reuses_the_teachers_forward_pass(tmp_path, monkeypatch):
+    import streamlit as st
+
+    st.cache_data.clear()  # an earlier test may have run this very pass; count from a cold cache
     log = tmp_path / "passes.log"
     monkeypatch.setattr(capture, "PASS_LOG", str(log))
     teacher = app()
