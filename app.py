@@ -36,8 +36,10 @@ PAGES = [
 # Streamlit's legacy pages/ scheme, whose own list of pages/ files is on screen until then.
 navigation = st.navigation(PAGES)
 
-from pages.sidebar import render_sidebar, url_problems  # noqa: E402 (after st.navigation, see above)
+from pages import class_panel  # noqa: E402 (after st.navigation, see above)
+from pages.sidebar import render_sidebar, url_problems  # noqa: E402
 
+class_panel.render(navigation, PAGES)  # a class: the teacher's panel, or a student put on the teacher's page
 render_sidebar()
 for problem in url_problems():
     st.warning(problem)
@@ -48,3 +50,5 @@ except UserError as error:
 except Exception:  # a bug, not the user's doing: log it, keep the app alive, say so plainly
     logging.getLogger("explorer.app").exception("Page %s failed", navigation.title)
     st.error("Something went wrong while drawing this page; try another setting, or reload the page.")
+finally:
+    class_panel.finish()  # what the teacher showed in this run reaches the class together

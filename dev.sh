@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The two commands of the README, each setting up whatever is missing first:
 #   ./dev.sh app  [streamlit options]   start the explorer (http://localhost:8501)
-#   ./dev.sh test [pytest options]      run the whole test suite, browser tests included
+#   ./dev.sh test [pytest options]      run the whole test suite, browser tests included (it installs
+#                                       Chromium, redis-server and haproxy from Debian's packages if missing)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -38,18 +39,23 @@ setup_python() {
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"
   elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-  else echo "Installing Chromium needs root; run: apt-get install chromium" >&2; exit 1
+  else echo "Installing the test servers needs root; run: apt-get install chromium redis-server haproxy" >&2; exit 1
   fi
 }
 
-setup_chromium() {
-  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
-    return
-  fi
-  # Playwright's own browser download cannot be used offline; Debian's Chromium can.
-  say "Installing Chromium from the system packages (for the browser tests)"
+has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+
+setup_test_servers() {
+  # Playwright's own browser download cannot be used offline; Debian's Chromium can. The class tests
+  # run a real redis-server and haproxy (two replicas behind a load balancer), also from Debian.
+  local missing=()
+  has chromium || has chromium-browser || missing+=(chromium)
+  has redis-server || missing+=(redis-server)
+  has haproxy || missing+=(haproxy)
+  [ ${#missing[@]} -eq 0 ] && return
+  say "Installing ${missing[*]} from the system packages (for the tests)"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 run_app() {
@@ -97,7 +103,7 @@ case "${1:-}" in
   test)
     shift
     setup_python
-    setup_chromium
+    setup_test_servers
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)

@@ -16,6 +16,7 @@ import streamlit as st
 from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec, get_spec
 from explorer.inputs import images, samples
+from pages import follow
 
 SOURCES = {
     "photo": "Sample photo",
@@ -55,10 +56,12 @@ def picture_or_last_good(data: bytes | None, about, selection, *, kept_key: str,
         return prepared_input(digest_of(picture), selection.spec.id, size.height, size.width,
                               selection.weights, picture)
 
+    data, about = follow.class_picture(data, about)  # a following student sees the teacher's picture
     if data is not None:
         try:
             loaded, prepared = prepare(data)
             st.session_state[kept_key] = (data, about)
+            follow.share_picture(data, about)  # only a picture that was read successfully reaches the class
             return data, about, loaded, prepared
         except UserError as error:
             st.error(str(error))

@@ -89,14 +89,16 @@ def selection_query(selection: Selection, layer: str | None = None, **view: str)
     return query
 
 
-def mirror_to_url(selection: Selection) -> None:
-    """Write the selection into the address bar, where it differs from what is there."""
+def mirror_to_url(selection: Selection, class_code: str | None = None) -> None:
+    """Write the selection (and the class this session is in) into the address bar, where it differs."""
     # What a page shows (a layer picked in the diagram, its depth) stays in the URL while the
     # architecture stays the same; another network has other layers and depths.
     same = st.query_params.get("arch") in (None, selection.spec.id)
     view = {key: st.query_params[key] for key in VIEW_KEYS if same and st.query_params.get(key)}
     wanted = selection_query(selection, **view)
-    current = {key: st.query_params.get(key) for key in (*_SELECTION_KEYS, *VIEW_KEYS)}
+    if class_code:  # a class's code is public (its join link); the teacher's secret is never in a URL
+        wanted["class"] = class_code
+    current = {key: st.query_params.get(key) for key in (*_SELECTION_KEYS, *VIEW_KEYS, "class")}
     if {k: v for k, v in current.items() if v is not None} != wanted:
         st.query_params.from_dict(wanted)
 

@@ -39,13 +39,14 @@ def carry_over(spec: ArchSpec) -> None:
         st.session_state[WEIGHTS] = catalogue.RANDOM
 
 
-def weights_widget(spec: ArchSpec) -> str:
+def weights_widget(spec: ArchSpec, disabled: bool = False) -> str:
     options = catalogue.choices(spec)
     if st.session_state.get(WEIGHTS) not in options:
         st.session_state[WEIGHTS] = catalogue.RANDOM
     return st.sidebar.selectbox(
         "Weights", options, key=WEIGHTS, format_func=catalogue.LABELS.get,
         help="Random weights show the architecture alone; trained weights make feature maps and predictions mean something.",
+        disabled=disabled,
     )
 
 

@@ -23,3 +23,15 @@ def app_test():
         return at
 
     return run
+
+
+@pytest.fixture
+def redis_server():
+    """A real redis-server on a free loopback port, stopped after the test (which may kill it first)."""
+    from tests.servers import RedisServer
+
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.kill()

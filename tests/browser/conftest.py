@@ -145,3 +145,18 @@ def pick_option(page, selectbox, search: str, option_name, attempts: int = 3) ->
             continue
         option.click()
         return
+
+
+@pytest.fixture
+def people(browser):
+    """``people(url, cookies=None)``: a person with a browser of their own, all closed after the test
+    (an open Streamlit tab keeps polling, and would slow the tests after it)."""
+    from tests.browser.classroom_helpers import person
+
+    opened: list = []
+    yield lambda url, cookies=None: person(browser, url, cookies, opened)
+    for context in opened:
+        try:
+            context.close()
+        except Exception:  # already closed by the test
+            pass

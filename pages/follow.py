@@ -1,0 +1,218 @@
+"""How a page follows the teacher: declare a followed value once; the teacher publishes it, a follower applies it.
+
+A page wraps each control that the class should mirror::
+
+    with follow.followed("fm.layer", "fm_layer", options=names) as disabled:
+        st.selectbox("Layer", names, key="fm_layer", disabled=disabled)
+
+- A following student: *before* the widget is drawn, the teacher's value for ``"fm.layer"``
+  is written into ``st.session_state["fm_layer"]`` (if the teacher published one this page
+  can show: in ``options``, or accepted by ``valid``); ``disabled`` is True.
+- The teacher: *after* the widget, its value is published under ``"fm.layer"``.
+- Anybody else (no class, or exploring on their own): nothing happens; ``disabled`` is False.
+
+Values that are not a widget's (a convolution window stepped by buttons, a diagram node)
+go through ``publish(name, value)`` and ``teacher_value(name, default)``. Results too large
+for the snapshot (the teacher's last training step) go through ``publish_result`` and
+``teacher_result`` as shared blobs. Values are JSON: strings, numbers, booleans, None, lists
+and dicts (a tuple comes back as a list). Name them with the page's key prefix (``fm.``,
+``dg.``, ``train.``...); the sidebar uses ``selection``, the app ``page``, pictures ``picture``.
+
+When values reach the class: in a full run, what the teacher published during the run
+goes out together at its end (``flush``, called by app.py), so a follower reruns once,
+with a consistent snapshot, and finds the teacher's results in the server's caches
+under the same keys; in a fragment's own rerun, at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from explorer.classroom import results
+from explorer.classroom.store import StoreUnavailable
+from explorer.core.errors import UserError
+from explorer.core.limits import UPLOAD_BYTES
+from explorer.inputs import samples
+from pages import class_session as session
+
+PICTURE = "picture"
+RESULT_BYTES = 8 * 1024 * 1024  # one training step of ResNeXt-101 packs to well under 1 MB
+_MISSING = object()
+
+
+def following() -> bool:
+    """Whether this session mirrors the teacher now (its followed controls are shown disabled)."""
+    return session.mode() == session.FOLLOWING and session.view() is not None
+
+
+def leading() -> bool:
+    """Whether this session leads a running class (what it shows is published)."""
+    return session.lead() is not None
+
+
+def teacher_value(name: str, default=None):
+    """The teacher's value for ``name``, for a following student; ``default`` for anyone else."""
+    if not following():
+        return default
+    return session.view().values.get(name, default)
+
+
+def _same(a, b) -> bool:
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def publish(name: str, value) -> None:
+    """The teacher's ``value`` for ``name`` goes to the class (nothing for anyone else, or if unchanged)."""
+    if not leading():
+        return
+    state = st.session_state
+    published, pending = state.setdefault(session.PUBLISHED, {}), state.setdefault(session.PENDING, {})
+    if name in pending and _same(pending[name], value):
+        return
+    if name not in pending and name in published and _same(published[name], value):
+        return
+    json.dumps(value)  # a value the class cannot read fails here, in the page that publishes it
+    pending[name] = value
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.fragment_ids_this_run:  # a fragment's own rerun: no end of run to wait for
+        flush()
+
+
+def flush() -> None:
+    """Send what the teacher published during this run, in one change of the snapshot."""
+    pending = st.session_state.get(session.PENDING)
+    if not pending or not leading():
+        return
+    st.session_state[session.PENDING] = {}
+    try:
+        session.classroom().publish(session.lead(), pending)
+        st.session_state.setdefault(session.PUBLISHED, {}).update(pending)
+    except StoreUnavailable as error:
+        session.say(str(error))  # the class keeps the last snapshot; the next change tries again
+    except UserError as error:  # the class was ended in another tab, or expired
+        session.class_over(error)
+
+
+@contextmanager
+def followed(name: str, key: str, *, options: Iterable | None = None,
+             valid: Callable[[object], bool] | None = None) -> Iterator[bool]:
+    """Around one widget with ``key``: a follower takes the teacher's value first, the teacher publishes after.
+
+    Yields whether the widget should be drawn disabled (True while following).
+    """
+    if following():
+        value = session.view().values.get(name, _MISSING)
+        allowed = options is None or value in list(options)
+        if value is not _MISSING and allowed and (valid is None or valid(value)):
+            st.session_state[key] = value
+    yield following()
+    if key in st.session_state:
+        publish(name, st.session_state[key])
+
+
+@contextmanager
+def followed_keys(name: str, keys: Iterable[str], *,
+                  adapt: Callable[[dict], dict | None] | None = None) -> Iterator[bool]:
+    """Like ``followed`` for a group of widgets published together as one value (a dict by key).
+
+    ``adapt`` receives the teacher's dict and returns what this server can show (or None to keep
+    the follower's own values): e.g. a device this replica lacks replaced by its own.
+    """
+    keys = list(keys)
+    if following():
+        values = session.view().values.get(name)
+        if isinstance(values, dict):
+            values = adapt(values) if adapt is not None else values
+            for key, value in (values or {}).items():
+                if key in keys:
+                    st.session_state[key] = value
+    yield following()
+    publish(name, {key: st.session_state[key] for key in keys if key in st.session_state})
+
+
+def _put_blob(slot: str, data: bytes, limit: int, what: str) -> str | None:
+    try:
+        return session.classroom().put_blob(session.lead(), slot, data, limit, what)
+    except UserError as error:  # too large, the store is down, or the class is over
+        st.warning(str(error))
+        return None
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _shared_bytes(code: str, digest: str) -> bytes:
+    """A blob of the class, fetched once per server (a missing one raises, and is not cached)."""
+    data = session.classroom().blob(code, digest)
+    if data is None or hashlib.sha256(data).hexdigest() != digest:
+        raise LookupError(digest)
+    return data
+
+
+def _teacher_blob(name: str) -> bytes | None:
+    reference = teacher_value(name)
+    if not isinstance(reference, dict) or not isinstance(reference.get("digest"), str):
+        return None
+    try:
+        return _shared_bytes(session.code(), reference["digest"])
+    except (LookupError, StoreUnavailable):  # replaced or gone meanwhile: keep what is shown
+        return None
+
+
+def publish_result(name: str, fields: dict) -> None:
+    """The teacher's results (e.g. ``dataclasses.asdict(step_result)``) shared with the class under ``name``."""
+    if not leading():
+        return
+    digest = _put_blob(name, results.pack(fields), RESULT_BYTES, "This result")
+    if digest is not None:
+        publish(name, {"digest": digest})
+
+
+def teacher_result(name: str) -> dict | None:
+    """The teacher's latest results under ``name`` for a following student (None if none, or not following)."""
+    data = _teacher_blob(name)
+    return results.unpack(data) if data is not None else None
+
+
+def upload_notice() -> None:
+    """For the teacher, above an uploader: what they upload is shown to the class."""
+    if leading():
+        st.caption(":material/groups: Your class sees the picture you choose here, uploads included.")
+
+
+def share_picture(data: bytes, about) -> None:
+    """The teacher's picture (already read successfully) goes to the class; a refused one never does."""
+    if not leading():
+        return
+    if isinstance(about, samples.Sample):
+        reference = {"label": about.label, "sample": about.key}
+    else:
+        label = str(about or "picture")
+        reference = {"label": "the teacher's " + label.removeprefix("your ") if label.startswith("your ") else label}
+    digest = hashlib.sha256(data).hexdigest()
+    shared = st.session_state.get(session.PUBLISHED, {}).get(PICTURE)
+    if isinstance(shared, dict) and shared.get("digest") == digest:
+        return
+    if _put_blob(PICTURE, data, UPLOAD_BYTES, "This picture") is not None:
+        publish(PICTURE, {"digest": digest, **reference})
+
+
+def class_picture(data: bytes | None, about):
+    """For a following student, the teacher's picture instead of their own (``about`` in the page's terms).
+
+    ``about`` is what the page knows of its picture: a label (a string), or a sample (or None).
+    """
+    shared = _teacher_blob(PICTURE)
+    if shared is None:
+        return data, about
+    reference = teacher_value(PICTURE)
+    if isinstance(about, str):
+        return shared, reference.get("label", "the teacher's picture")
+    try:
+        return shared, samples.get_sample(reference.get("sample"))
+    except KeyError:  # the teacher's own upload: no sample to name
+        return shared, None
