@@ -3,8 +3,8 @@
 Input → filter → convolution step by step → pooling step by step → ReLU, flatten and
 the dense-versus-conv parameter count. All arithmetic comes from explorer.handconv;
 this page keeps the user's grid, filter and step position in session_state ("conv_" keys).
-Each walk's step buttons and pictures are a fragment: a step reruns that walk alone.
-The windows done are ``conv_step`` and ``conv_pool_step`` (pages.view_state).
+Each walk's step buttons and pictures are a fragment: a step reruns that walk alone. The windows
+done are ``conv_step`` and ``conv_pool_step`` (pages.view_state); a class follows them (pages.convolution_class).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from explorer.handconv.inputs import (
 )
 from explorer.handconv.pooling import POOL_KINDS, PoolSettings, pool_by_hand, relu_by_hand
 from explorer.inputs.scoreboard import DIGITS
+from pages import convolution_class, follow
 from pages.view_state import CONVOLUTION_STEP, POOLING_STEP
 
 P = "conv_"
@@ -56,7 +57,7 @@ def control(widget, label: str, name: str, **kwargs):
     key = P + name
     if key not in state:
         state[key] = setting(name)
-    value = widget(label, key=key, **kwargs)
+    value = widget(label, key=key, disabled=follow.following(), **kwargs)  # a class: the teacher's
     state[P + "kept_" + name] = value
     return value
 
@@ -108,9 +109,8 @@ def edited_grid(name: str, checkboxes: bool) -> np.ndarray:
     base = state[P + name + "_base"]
     frame = pd.DataFrame(base.astype(bool) if checkboxes else base, columns=[str(c) for c in range(base.shape[1])])
     column = st.column_config.CheckboxColumn if checkboxes else st.column_config.NumberColumn
-    edited = st.data_editor(
-        frame, key=editor_key, width="content", column_config={c: column(c, width="small") for c in frame.columns}
-    )
+    edited = st.data_editor(frame, key=editor_key, width="content", disabled=follow.following(),
+                            column_config={c: column(c, width="small") for c in frame.columns})
     grid = edited.to_numpy(dtype=float, na_value=np.nan)
     state[P + name] = grid
     return grid
@@ -118,17 +118,18 @@ def edited_grid(name: str, checkboxes: bool) -> np.ndarray:
 
 def step_buttons(key: str, total: int) -> int:
     """Start-over / back / forward / play-all buttons; returns how many windows are done (``key``, kept in range)."""
-    step = min(max(state.get(key, 0), 0), total)  # settings may have shrunk the output since last time
-    state[key] = step
+    # The teacher's windows for a class; the settings may have shrunk the output since last time.
+    step = state[key] = min(max(convolution_class.step_from_teacher(key, state.get(key, 0)), 0), total)
+    convolution_class.share_step(key, step)
 
     def go(to: int) -> None:
         state[key] = to
 
     columns = st.columns(4)
-    columns[0].button("Start over", key=key + "_reset", on_click=go, args=(0,), disabled=step == 0)
-    columns[1].button("◀ Step back", key=key + "_back", on_click=go, args=(step - 1,), disabled=step == 0)
-    columns[2].button("Step forward ▶", key=key + "_forward", on_click=go, args=(step + 1,), disabled=step == total)
-    columns[3].button("Play all", key=key + "_all", on_click=go, args=(total,), disabled=step == total)
+    for column, (label, suffix, to, done) in zip(columns, (
+            ("Start over", "_reset", 0, step == 0), ("◀ Step back", "_back", step - 1, step == 0),
+            ("Step forward ▶", "_forward", step + 1, step == total), ("Play all", "_all", total, step == total))):
+        column.button(label, key=key + suffix, on_click=go, args=(to,), disabled=follow.following() or done)
     return step
 
 
@@ -180,6 +181,7 @@ if P + "grid" not in state:
     state[P + "grid_version"] = 0
     state[P + "filter"] = filter_preset("ones", 2)
     state[P + "filter_version"] = 0
+convolution_class.take_teachers(P, DEFAULTS)  # a following student starts from the teacher's numbers
 
 st.subheader("1 · The input")
 settings_col, grid_col = st.columns([1, 2])
@@ -192,7 +194,7 @@ with settings_col:
     if source == SOURCES[0]:
         control(st.selectbox, "Digit", "digit", options=[*DIGITS, BLANK], on_change=_grid_from_source,
                 help="Scoreboard digits are 5×5; on a larger grid the digit sits in the middle.")
-        st.button("Redraw the digit", key=P + "redraw", on_click=_grid_from_source)
+        st.button("Redraw the digit", key=P + "redraw", on_click=_grid_from_source, disabled=follow.following())
     else:
         control(st.selectbox, "Photo", "photo", options=list(PHOTOS), on_change=_grid_from_source)
         control(st.slider, "Patch top", "top", min_value=0, max_value=PHOTO_SIDE - setting("rows"),
@@ -280,6 +282,7 @@ count_cols = st.columns(2)
 filters = control(count_cols[0].number_input, "Filters in the conv layer", "filters", min_value=1, max_value=64,
                   help="The walk above shows one filter; a real layer learns several, each with its own bias.")
 classes = control(count_cols[1].number_input, "Classes", "classes", min_value=1, max_value=1000)
+convolution_class.share(P, DEFAULTS, setting)  # the teacher's numbers, read from every control above
 comparison = compare_parameters(
     image.shape[0], image.shape[1], kernel_size, conv_settings, pool_settings, filters, classes
 )

@@ -21,7 +21,7 @@ import streamlit as st
 from explorer.analysis.diagram import Diagram, build_diagram, max_depth
 from explorer.core.sizes import InputSize, size_problem
 from explorer.figures.diagram import render_svg, shape_text, to_dot
-from pages import url
+from pages import follow, url
 from pages.caches import stop_if
 from pages.sidebar import current_selection
 from pages.url import selection_query
@@ -98,8 +98,9 @@ def selected_node(names: list[str]) -> str:
         st.session_state[DIAGRAM_NODE] = linked if linked in names else names[0]
     if linked and linked not in names:
         st.info(f"{linked} is not drawn at this depth or sits inside a collapsed box; open more depth or switch collapsing off.")
-    return st.selectbox("Selected node", names, key=DIAGRAM_NODE, on_change=_remember_layer,
-                        help="Highlighted in the diagram; the links below open it on the other pages.")
+    with follow.followed("dg.node", DIAGRAM_NODE, options=names) as following:  # a class sees the teacher's node
+        return st.selectbox("Selected node", names, key=DIAGRAM_NODE, on_change=_remember_layer, disabled=following,
+                            help="Highlighted in the diagram; the links below open it on the other pages.")
 
 
 def linked_fold(depth_key: str, deepest: int) -> None:
@@ -121,6 +122,16 @@ def _write_fold(depth_key: str) -> None:
     st.session_state["dg_linked_fold"] = (depth_key, depth, collapse)
 
 
+def _fold_drawable_here(teachers: dict, depth_key: str, deepest: int) -> dict:
+    """The teacher's depth if this network has it, and the collapse switch."""
+    values = {}
+    if teachers.get(depth_key) in range(1, max(deepest, 2) + 1):
+        values[depth_key] = teachers[depth_key]
+    if isinstance(teachers.get("dg_collapse"), bool):
+        values["dg_collapse"] = teachers["dg_collapse"]
+    return values
+
+
 @st.fragment
 def drawn_diagram(selection) -> None:
     """Depth, collapse, the picture and the node list; their controls rerun this alone."""
@@ -129,26 +140,30 @@ def drawn_diagram(selection) -> None:
     depth_key = f"dg_depth_{spec.id}"  # each network remembers its own depth
     linked_fold(depth_key, deepest)
     depth_col, collapse_col = st.columns([3, 2])
-    depth = depth_col.slider(
-        "Depth: stages → blocks → every layer",
-        min_value=1,
-        max_value=max(deepest, 2),
-        disabled=deepest == 1,
-        key=depth_key,
-        on_change=_write_fold,
-        args=(depth_key,),
-        help="1 shows the network's stages; each step down opens blocks into what is inside them.",
-        **({} if depth_key in st.session_state else {"value": default_depth(selection, deepest)}),
-    )
-    collapse = collapse_col.toggle(
-        "Collapse repeated blocks (× N)",
-        key="dg_collapse",
-        on_change=_write_fold,
-        args=(depth_key,),
-        help="Consecutive blocks of one type with the same output shape become one box. Opened deeper, the first "
-        "block of a run is drawn open and the rest stay one box. Switch off for the full expansion.",
-        **({} if "dg_collapse" in st.session_state else {"value": True}),
-    )
+    # A class sees the teacher's picture of the network: the same depth and collapsing.
+    with follow.followed_keys("dg.fold", (depth_key, "dg_collapse"),
+                              adapt=lambda values: _fold_drawable_here(values, depth_key, deepest)) as following:
+        depth = depth_col.slider(
+            "Depth: stages → blocks → every layer",
+            min_value=1,
+            max_value=max(deepest, 2),
+            disabled=deepest == 1 or following,
+            key=depth_key,
+            on_change=_write_fold,
+            args=(depth_key,),
+            help="1 shows the network's stages; each step down opens blocks into what is inside them.",
+            **({} if depth_key in st.session_state else {"value": default_depth(selection, deepest)}),
+        )
+        collapse = collapse_col.toggle(
+            "Collapse repeated blocks (× N)",
+            key="dg_collapse",
+            disabled=following,
+            on_change=_write_fold,
+            args=(depth_key,),
+            help="Consecutive blocks of one type with the same output shape become one box. Opened deeper, the first "
+            "block of a run is drawn open and the rest stay one box. Switch off for the full expansion.",
+            **({} if "dg_collapse" in st.session_state else {"value": True}),
+        )
     _write_fold(depth_key)  # a link copied now opens this same picture
     diagram = cached_diagram(spec.id, size.height, size.width, size.batch, depth, collapse)
 

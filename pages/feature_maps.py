@@ -28,6 +28,7 @@ from explorer.runs.outputs import Capture, LayerOutput
 from explorer.runs.predictions import top_classes
 from explorer.weights import catalogue
 from pages import feature_drawings as drawings
+from pages import follow
 from pages import receptive_click
 from pages.caches import run_problem, stop_if
 from pages.feature_drawings import SHOWN_SIDE, CaptureKey
@@ -148,20 +149,25 @@ def pick_layer(result: Capture) -> LayerOutput:
             st.session_state["fm_linked"] = linked
             st.session_state.pop(FEATURE_LAYER, None)
     back, picker, forward = st.columns([1, 10, 1], vertical_alignment="bottom")
-    back.button("◀", key="fm_prev", on_click=_step_layer, args=(names, -1), help="The layer before")
-    forward.button("▶", key="fm_next", on_click=_step_layer, args=(names, 1), help="The layer after")
-    chosen = picker.selectbox(
-        f"Layer ({len(names)} calls, in the order the forward pass makes them)", names, key=FEATURE_LAYER,
-        format_func=lambda name: layer_label(by_name[name]), **default_unless_chosen(FEATURE_LAYER, names, middle.name),
-    )
+    with follow.followed("fm.layer", FEATURE_LAYER, options=names) as following:  # a class sees the teacher's layer
+        back.button("◀", key="fm_prev", on_click=_step_layer, args=(names, -1), help="The layer before",
+                    disabled=following)
+        forward.button("▶", key="fm_next", on_click=_step_layer, args=(names, 1), help="The layer after",
+                       disabled=following)
+        chosen = picker.selectbox(
+            f"Layer ({len(names)} calls, in the order the forward pass makes them)", names, key=FEATURE_LAYER,
+            format_func=lambda name: layer_label(by_name[name]), disabled=following,
+            **default_unless_chosen(FEATURE_LAYER, names, middle.name),
+        )
     return by_name[chosen]
 
 
 def pick_channel(chosen: np.ndarray) -> int:
     """The enlarged channel (``fm_channel``): the user's while it is among those shown, else the first shown."""
     options = [int(c) for c in chosen]
-    return st.selectbox("Enlarge channel (hover for values)", options, key=FEATURE_CHANNEL,
-                        **default_unless_chosen(FEATURE_CHANNEL, options, options[0]))
+    with follow.followed("fm.channel", FEATURE_CHANNEL, options=options) as following:
+        return st.selectbox("Enlarge channel (hover for values)", options, key=FEATURE_CHANNEL, disabled=following,
+                            **default_unless_chosen(FEATURE_CHANNEL, options, options[0]))
 
 
 def show_stats(layer: LayerOutput) -> None:
@@ -176,15 +182,29 @@ def show_stats(layer: LayerOutput) -> None:
                         help="Channels that are 0 at every position for this picture.")
 
 
+GRID_KEYS = ("fm_count", "fm_order", "fm_colours", "fm_scale")
+
+
+def _drawable_here(counts: list[int]):
+    """The teacher's grid settings that this layer's controls offer (the rest stay the student's own)."""
+    offered = {"fm_count": counts, "fm_order": list(ORDERS), "fm_colours": list(feature_grid.COLOUR_MAPS),
+               "fm_scale": list(SCALES)}
+    return lambda teachers: {key: value for key, value in teachers.items() if value in offered.get(key, ())}
+
+
 def show_maps(key: CaptureKey, layer: LayerOutput, selection: Selection, prepared: images.PreparedInput, model) -> None:
     channels = layer.stats.channels
     counts = [n for n in CHANNEL_COUNTS if n < channels] + [min(channels, CHANNEL_COUNTS[-1])]
     count_col, order_col, colour_col, scale_col = st.columns(4)
-    count = count_col.select_slider("Channels shown", counts, key="fm_count",
-                                    **default_unless_chosen("fm_count", counts, counts[-1], "value"))
-    order = order_col.radio("Order", list(ORDERS), format_func=ORDERS.get, key="fm_order")
-    colour_map = colour_col.selectbox("Colour map", list(feature_grid.COLOUR_MAPS), key="fm_colours")
-    scale = scale_col.radio("Brightness scale", list(SCALES), format_func=SCALES.get, key="fm_scale")
+    # A class sees the teacher's grid as drawn, so that the teacher's enlarged channel is among those shown.
+    with follow.followed_keys("fm.grid", GRID_KEYS, adapt=_drawable_here(counts)) as following:
+        count = count_col.select_slider("Channels shown", counts, key="fm_count", disabled=following,
+                                        **default_unless_chosen("fm_count", counts, counts[-1], "value"))
+        order = order_col.radio("Order", list(ORDERS), format_func=ORDERS.get, key="fm_order", disabled=following)
+        colour_map = colour_col.selectbox("Colour map", list(feature_grid.COLOUR_MAPS), key="fm_colours",
+                                          disabled=following)
+        scale = scale_col.radio("Brightness scale", list(SCALES), format_func=SCALES.get, key="fm_scale",
+                                disabled=following)
     chosen = layer.ordered_channels(order, count)
     grid = drawings.channel_grid(key, layer.index, tuple(int(c) for c in chosen), colour_map, scale == "channel", layer)
     pooled = f"; each map averaged over {layer.pool_factor}×{layer.pool_factor} pixels for display" if layer.pool_factor > 1 else ""

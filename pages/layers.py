@@ -9,6 +9,7 @@ import streamlit as st
 from explorer.analysis.memory_estimate import memory_warning
 from explorer.core.memory import format_bytes
 from explorer.core.sizes import size_problem
+from pages import follow
 from pages.caches import cached_layer_table, cached_model_text, stop_if
 from pages.sidebar import current_selection
 from pages.view_state import TABLE_DEPTH, default_unless_chosen
@@ -77,16 +78,18 @@ def fold_depth(table, linked: str | None, linked_depth: int) -> int:
         st.session_state["lt_linked"] = linked
         st.session_state.pop(TABLE_DEPTH, None)
     deepest = max(table.max_depth, 2)
-    return st.slider(
-        "Fold to depth",
-        min_value=1,
-        max_value=deepest,
-        key=TABLE_DEPTH,
-        disabled=table.max_depth == 1,
-        help="1 shows the network's stages; each step down opens blocks into the layers inside them. "
-        "A block's row carries the parameters and multiply-adds of everything inside it.",
-        **default_unless_chosen(TABLE_DEPTH, range(1, deepest + 1), max(min(2, table.max_depth), linked_depth), "value"),
-    )
+    with follow.followed("lt.depth", TABLE_DEPTH, options=range(1, deepest + 1)) as following:
+        return st.slider(
+            "Fold to depth",
+            min_value=1,
+            max_value=deepest,
+            key=TABLE_DEPTH,
+            disabled=table.max_depth == 1 or following,
+            help="1 shows the network's stages; each step down opens blocks into the layers inside them. "
+            "A block's row carries the parameters and multiply-adds of everything inside it.",
+            **default_unless_chosen(TABLE_DEPTH, range(1, deepest + 1), max(min(2, table.max_depth), linked_depth),
+                                    "value"),
+        )
 
 
 @st.fragment

@@ -70,16 +70,23 @@ def held_out_metric(column) -> None:
         column.metric("Held-out accuracy", "—", help="Nothing to hold out against (see below).")
 
 
-def show_held_out(held: held_out.HeldOut | str | None) -> None:
+def held_out_note(held: held_out.HeldOut | str | None) -> tuple[str | None, str | None]:
+    """(why there are no held-out pictures, or None; what they are, or None) for ``show_held_out``."""
+    if isinstance(held, str):
+        return held, None
+    return None, held.what if held is not None else None
+
+
+def show_held_out(reason: str | None, what: str | None) -> None:
     """The chart of this picture against the held-out pictures, or the sentence why there are none."""
     checks = st.session_state.get("train_checks")
-    if held is None:
+    if reason is not None:
+        st.info(reason)
         return
-    if isinstance(held, str):
-        st.info(held)
+    if what is None:
         return
     if not checks or checks["after"] is None or checks["picture"] is None:
-        st.caption(f"After each click the page also checks {held.what}, before and after the steps.")
+        st.caption(f"After each click the page also checks {what}, before and after the steps.")
         return
     before, after = checks["before"], checks["after"]
     st.plotly_chart(training_charts.held_out_chart(*checks["picture"], before, after, checks["what"]),

@@ -12,12 +12,11 @@ import streamlit as st
 
 from explorer.core.memory import format_bytes
 from explorer.core.registry import ArchSpec
-from explorer.figures import training as training_charts
 from explorer.inputs import samples
 from explorer.runs import training
 from explorer.weights import catalogue
 from explorer.classroom.budget import training_bytes
-from pages import step_checks
+from pages import follow, step_checks, step_view
 from pages.caches import cached_layer_table, run_problem, stop_if
 from pages.pictures import SOURCES as ALL_SOURCES
 from pages.pictures import UPLOAD_TYPES, picture_or_last_good
@@ -103,28 +102,6 @@ def run_steps(trainer: training.Trainer, tensor, target: int, count: int, held) 
         bar.empty()
 
 
-def show_result(result: training.StepResult, names: list[str], held) -> None:
-    st.subheader(f"What step {result.step} did ({training.OPTIMIZERS[result.optimizer]}, learning rate {result.learning_rate:g})")
-    before, after, change, others = st.columns(4)
-    before.metric("Loss before", f"{result.loss_before:.4g}")
-    after.metric("Loss after", f"{result.loss_after:.4g}", delta=f"{result.loss_after - result.loss_before:+.3g}",
-                 delta_color="inverse")
-    change.metric(f"Probability of {names[result.target]}", f"{result.probs_after[result.target]:.1%}",
-                  delta=f"{(result.probs_after[result.target] - result.probs_before[result.target]) * 100:+.2f} points")
-    step_checks.held_out_metric(others)
-    step_checks.show_held_out(held)
-    st.plotly_chart(training_charts.probability_chart(result, names), width="stretch", key="train_probs")
-    left, right = st.columns(2)
-    left.plotly_chart(training_charts.gradient_chart(result), width="stretch", key="train_grads")
-    right.plotly_chart(training_charts.update_chart(result), width="stretch", key="train_updates")
-    st.caption("Gradient norms shrinking towards the input side show the signal fading on its way back; "
-               "a jump of several powers of ten shows it exploding. Weight and bias of a layer count together.")
-    if result.filters_before is not None:
-        st.plotly_chart(training_charts.filter_chart(result), width="stretch", key="train_filters")
-    else:
-        st.caption("This network has no convolution, so there are no filters to show.")
-
-
 def starting_weights(selection: Selection) -> str:
     if selection.weights == catalogue.RANDOM:
         return ("The weights start random (choose trained weights in the sidebar to start from those), "
@@ -166,8 +143,11 @@ st.title(f"Training step · {spec.name}")
 st.caption("What one step of gradient descent does to every layer: forward, loss, backward, update.")
 stop_if(run_problem(selection, batch=2))  # BatchNorm networks train on the picture and its mirror
 
-trainer = private_trainer(selection)
 names = catalogue.class_names(spec, selection.weights)
+if follow.following():  # a class: the teacher's last step, and no copy of this student's own
+    step_view.show_teachers_steps(names)
+    st.stop()
+trainer = private_trainer(selection)
 if selection.weights == catalogue.DIGITS:
     st.caption(catalogue.digits_sentence(spec))
 picture_col, settings_col = st.columns([1, 1])
@@ -209,15 +189,11 @@ if trainer is not None and (take_one or take_many):
 if "train_error" in st.session_state:
     st.error(st.session_state["train_error"])
 
-last = st.session_state.get("train_last")
-if last is None:
+if st.session_state.get("train_last") is None:
     st.info("Press “Take one step” to see what a single step changes.")
     step_checks.forget()
 else:
-    step_checks.show_warnings()
-    show_result(last, names, held)
-    steps, losses = zip(*st.session_state["train_history"])
-    st.plotly_chart(training_charts.loss_curve(list(steps), list(losses), st.session_state.get("train_start_loss")),
-                    width="stretch", key="train_curve")
+    step_view.show_steps(names, *step_checks.held_out_note(held))
+step_view.share_steps(held)  # a class sees the teacher's last click
 if trainer is not None:
     explain_care(spec, trainer)

@@ -87,13 +87,12 @@ def test_an_unknown_code_is_one_sentence_and_the_app_works_as_usual():
 
 
 def test_a_following_student_reuses_the_teachers_forward_pass(tmp_path, monkeypatch):
-    import streamlit as st
-
-    st.cache_data.clear()  # an earlier test may have run this very pass; count from a cold cache
     log = tmp_path / "passes.log"
     monkeypatch.setattr(capture, "PASS_LOG", str(log))
     teacher = app()
     code = start(teacher)
+    # A size no other test captures at, so that the server's cache of captures starts cold here.
+    teacher.number_input(key="sb_height").set_value(34).run()
     teacher.switch_page("pages/feature_maps.py").run()
     assert not teacher.exception and len(log.read_text().splitlines()) == 1
     student = app({"class": code})
