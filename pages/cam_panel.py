@@ -19,6 +19,7 @@ from explorer.runs import cams, gradients
 from explorer.runs.attribution import METHODS, ON_THE_INPUT, Attribution
 from explorer.runs.layer_choice import default_map_layer, map_layers
 from explorer.runs.predictions import softmax
+from pages import follow
 from pages.result_store import maps_store
 
 SIDE = 400  # the overlay's pixels a side, at most (small inputs are enlarged in whole blocks)
@@ -56,19 +57,26 @@ def _choose(spec, table: LayerTable, names: list[str]) -> tuple[str, str | None,
         if key in st.session_state and st.session_state[key] not in allowed:  # left from another network
             del st.session_state[key]
     method_col, layer_col, class_col, opacity_col = st.columns([2, 3, 3, 2])
-    method = method_col.selectbox("Method", methods, format_func=METHODS.get, key="wl_method")
-    layer = None
-    if layers:
-        if st.session_state.get("wl_layer") not in layers:
-            st.session_state["wl_layer"] = default_map_layer(table)
-        layer = layer_col.selectbox(f"Layer ({len(layers)} with a map)", layers, key="wl_layer",
-                                    format_func=lambda n: f"{n} · {shapes[n]}", disabled=method in ON_THE_INPUT,
-                                    help="Any layer whose output is a map; the default is the last one larger than 1×1.")
-    else:
-        layer_col.caption(f"{spec.name} has no layer with a map (every pixel goes straight to the classes).")
-    target = class_col.selectbox("Class", options, key="wl_target",
-                                 format_func=lambda k: "the predicted class" if k == PREDICTED else f"{k}: {names[k]}")
-    opacity = opacity_col.slider("Opacity of the map", 0.0, 1.0, 0.55, 0.05, key="wl_opacity")
+    offered = {"wl_method": methods, "wl_layer": layers, "wl_target": options}
+    # A class sees the teacher's map: the same method, layer, class and opacity (and the server's stored map).
+    with follow.followed_keys("wl.map", (*offered, "wl_opacity"), adapt=lambda teachers: {
+            key: value for key, value in teachers.items()
+            if value in offered.get(key, ()) or (key == "wl_opacity" and isinstance(value, float))}) as following:
+        method = method_col.selectbox("Method", methods, format_func=METHODS.get, key="wl_method", disabled=following)
+        layer = None
+        if layers:
+            if st.session_state.get("wl_layer") not in layers:
+                st.session_state["wl_layer"] = default_map_layer(table)
+            layer = layer_col.selectbox(f"Layer ({len(layers)} with a map)", layers, key="wl_layer",
+                                        format_func=lambda n: f"{n} · {shapes[n]}",
+                                        disabled=method in ON_THE_INPUT or following,
+                                        help="Any layer whose output is a map; the default is the last one larger "
+                                        "than 1×1.")
+        else:
+            layer_col.caption(f"{spec.name} has no layer with a map (every pixel goes straight to the classes).")
+        target = class_col.selectbox("Class", options, key="wl_target", disabled=following,
+                                     format_func=lambda k: "the predicted class" if k == PREDICTED else f"{k}: {names[k]}")
+        opacity = opacity_col.slider("Opacity of the map", 0.0, 1.0, 0.55, 0.05, key="wl_opacity", disabled=following)
     return method, (None if method in ON_THE_INPUT else layer), (None if target == PREDICTED else target), opacity
 
 
@@ -88,6 +96,9 @@ def _score_cam(spec, model, prepared, table: LayerTable, layer: str, target, key
                    "earlier layer with fewer channels, or Grad-CAM, which needs one pass.")
         return None
     st.info(cost)
+    if follow.following():
+        st.caption("When your teacher runs it, the map appears here.")
+        return None
     if not st.button(f"Run Score-CAM ({channels:,} passes)", key="wl_scorecam", type="primary"):
         return None
     bar = st.progress(0.0, text="Starting…")

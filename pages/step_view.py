@@ -105,4 +105,8 @@ def show_teachers_steps(names: list[str]) -> None:
     if not 0 <= result.target < len(names):
         st.info("The teacher's network has other classes than this one shows.")
         return
+    picture, label = follow.class_picture(None, "the teacher's picture")
+    if picture is not None:  # read successfully on the teacher's page before it was shared
+        st.image(picture, width=160, caption=f"{label[:1].upper()}{label[1:]}, trained towards class "
+                                              f"{result.target}: {names[result.target]}.")
     show_steps(names, fields.get("reason"), fields.get("what"))

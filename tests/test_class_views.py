@@ -118,3 +118,18 @@ def test_training_followers_see_the_teachers_last_step_and_hold_no_copy():
     student.button(key="cl_explore").click().run()  # on their own, the student trains a copy of their own
     assert student.button(key="train_one").disabled is False
     assert "train_owner" in student.session_state
+
+
+def test_where_it_looks_follows_the_teachers_method_layer_class_and_opacity():
+    teacher, student = teacher_and_student("pages/where_it_looks.py")
+    teacher.selectbox(key="wl_method").set_value("layercam").run()
+    teacher.selectbox(key="wl_layer").select_index(0).run()
+    teacher.selectbox(key="wl_target").set_value(3).run()
+    teacher.slider(key="wl_opacity").set_value(0.8).run()
+    student.run()
+    assert not student.exception
+    for kind, key in (("selectbox", "wl_method"), ("selectbox", "wl_layer"), ("selectbox", "wl_target"),
+                      ("slider", "wl_opacity")):
+        mine, teachers = getattr(student, kind)(key=key), getattr(teacher, kind)(key=key)
+        assert mine.value == teachers.value and mine.disabled, key
+    assert student.session_state["wl_target"] == 3

@@ -172,3 +172,35 @@ def test_guessing_codes_stops_after_a_few_wrong_ones(people, class_server):
     box.press("Enter")
     expect(guesser.get_by_text(re.compile("Too many wrong class codes from this tab; wait 5 minutes"))).to_be_visible()
     expect(sidebar(guesser).get_by_text("Following the teacher")).to_have_count(0)
+
+
+def layer_picker(page):
+    return page.locator('[data-testid="stSelectbox"]').filter(has_text="calls, in the order").get_by_role("combobox")
+
+
+def test_a_student_sees_the_teachers_layer_and_the_teachers_last_training_step(people, class_server):
+    url, _ = class_server
+    teacher, code = teacher_on_feature_maps(people, url)
+    student = people(f"{url}/?class={code}")
+    expect_following(student, "ResNet-18", "Feature maps · ResNet-18")
+    for _ in range(2):
+        teacher.get_by_role("button", name="▶").click()
+        settle(teacher)
+    teachers_layer = layer_picker(teacher).input_value()
+    expect(layer_picker(student)).to_have_value(teachers_layer, timeout=FOLLOW_MS)
+    expect(layer_picker(student)).to_be_disabled()
+    screenshot(student, "class_follower_layer.png")
+
+    teacher.get_by_role("link", name="Training step").click()
+    settle(teacher)
+    expect(student.get_by_text("has not taken a step yet")).to_be_visible(timeout=FOLLOW_MS)
+    teacher.get_by_role("button", name="Take one step").click()
+    expect(teacher.get_by_role("heading", name=re.compile("What step 1 did"))).to_be_visible()
+    settle(teacher)
+    loss_after = teacher.locator('[data-testid="stMetric"]').filter(has_text="Loss after")
+    teachers_loss = loss_after.locator('[data-testid="stMetricValue"]').inner_text()
+    expect(student.get_by_role("heading", name=re.compile("What step 1 did"))).to_be_visible(timeout=FOLLOW_MS)
+    students_loss = student.locator('[data-testid="stMetric"]').filter(has_text="Loss after")
+    expect(students_loss.locator('[data-testid="stMetricValue"]')).to_have_text(teachers_loss)
+    expect(student.get_by_role("button", name="Take one step")).to_have_count(0)  # no copy of the student's own
+    screenshot(student, "class_follower_training.png")
