@@ -47,7 +47,8 @@ from explorer.runs.layer_choice import default_map_layer  # noqa: E402
 METHODS = ("gradcam", "gradcampp", "layercam")
 
 
-def measure(arch_id: str, budget: float) -> dict:
+def prepared(arch_id: str):
+    """The network at its default size with random weights, its layer table, its map layer, an input, a forward."""
     spec = get_spec(arch_id)
     side = spec.default_size
     table = summary.summarize(arch_id, InputSize(side, side))
@@ -59,6 +60,12 @@ def measure(arch_id: str, budget: float) -> dict:
     def forward():
         with torch.no_grad():
             model(x)
+
+    return spec, side, table, layer, model, x, forward
+
+
+def measure(arch_id: str, budget: float) -> dict:
+    spec, side, table, layer, model, x, forward = prepared(arch_id)
 
     def backward():
         with torch.enable_grad():
@@ -87,18 +94,8 @@ def measure(arch_id: str, budget: float) -> dict:
 
 
 def score_cam(arch_id: str) -> dict:
-    spec = get_spec(arch_id)
-    side = spec.default_size
-    table = summary.summarize(arch_id, InputSize(side, side))
-    layer = default_map_layer(table)
+    spec, _, table, layer, model, x, forward = prepared(arch_id)
     channels = table.calls.set_index("name").loc[layer, "output_dims"][1]
-    torch.manual_seed(0)
-    model = spec.build().requires_grad_(False)
-    x = torch.rand(1, spec.in_channels, side, side)
-    def forward():
-        with torch.no_grad():
-            model(x)
-
     one = min(bench._seconds(forward, torch.device("cpu")) for _ in range(5))
     batch = max(1, min(32, 512 * 2**20 // max(table.totals.forward_backward_bytes, 1)))
     start = bench._clock()

@@ -9,26 +9,10 @@ what the teacher's session holds after the teacher's own clicks.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages import class_session
 from pages.training_copies import training_copies
-from tests.conftest import ROOT
-
-
-@pytest.fixture(autouse=True)
-def fresh_classes():
-    class_session.classroom.clear()
-    yield
-    class_session.classroom.clear()
-
-
-def app(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    return at.run()
+from tests.test_class_pages import app, fresh_classes  # noqa: F401 - fresh_classes: the autouse fixture
 
 
 def teacher_and_student(page: str, arch: str | None = None) -> tuple[AppTest, AppTest]:
