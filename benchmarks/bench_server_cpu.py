@@ -10,7 +10,7 @@ just before an interaction and again once the server has been idle for half a se
 after it (so the run, the pictures the browser fetches and anything that starts late
 are all counted). The servers take turns, interaction by interaction and repeat
 by repeat, so a busy machine slows both alike; a bare ResNet-18 forward pass (eval,
-no_grad, 224×224, torch's default threads) and a bare training step are timed in this
+no_grad, 224×224) and a bare training step are timed in this
 process (one torch thread: the work itself, which a crowded machine does not inflate)
 before every interaction, and every figure is also given as a multiple of that pass.
 
