@@ -1,6 +1,6 @@
 """Server CPU of every interaction a student makes, next to a bare ResNet-18 forward pass, in one run.
 
-    .venv/bin/python benchmarks/bench_server_cpu.py [--before DIR] [--repeats 5] [--out FILE.md]
+    .venv/bin/python benchmarks/bench_server_cpu.py [--before DIR] [--repeats 5] [--only PAGES] [--out FILE.md]
 
 Starts ``streamlit run app.py`` from this checkout (and, with ``--before``, a second
 server from another checkout of the app, e.g. ``git archive 5d8f874 | tar -x -C DIR``),
@@ -10,9 +10,9 @@ just before an interaction and again once the server has been idle for half a se
 after it (so the run, the pictures the browser fetches and anything that starts late
 are all counted). The servers take turns, interaction by interaction and repeat
 by repeat, so a busy machine slows both alike; a bare ResNet-18 forward pass (eval,
-no_grad, 224×224, torch's default threads) and a bare training step are timed in this
-process between the rounds, and every figure is also given as a multiple of the
-forward pass.
+no_grad, 224×224) and a bare training step are timed in this
+process (one torch thread: the work itself, which a crowded machine does not inflate)
+before every interaction, and every figure is also given as a multiple of that pass.
 
 Interactions: opening each page (its caches warm), every control on Feature maps
 (◀/▶, the layer picker, channel count, order, colour map, brightness scale, enlarged
@@ -101,7 +101,7 @@ class Server:
             self.process.terminate()
             self.process.wait(timeout=30)
 
-    def measure(self, what: str, action: Callable[[object], None]) -> float:
+    def measure(self, what: tuple[str, str], action: Callable[[object], None]) -> float:
         before = cpu_seconds(self.process.pid)
         action(self.page)
         finished(self.page)
@@ -145,7 +145,7 @@ def open_page(path: str, heading: str) -> Callable:
 
 def click_button(name: str) -> Callable:
     def go(page) -> None:
-        page.get_by_role("button", name=name, exact=True).last.click()
+        page.get_by_role("button", name=name, exact=True).first.click()
     return go
 
 
@@ -264,10 +264,16 @@ PLAN = [
 
 
 def bare_references(rounds: int = 10) -> tuple[float, float]:
-    """CPU seconds of one bare ResNet-18 forward pass and of one bare training step (batch 2, SGD)."""
+    """CPU seconds of one bare ResNet-18 forward pass and of one bare training step (batch 2, SGD).
+
+    With one torch thread: the work itself. With two on a crowded machine, OpenMP's waiting
+    threads spin and the CPU time of the same pass grew six-fold (84 → 527 ms) while the
+    server's redraws, which run no torch, did not.
+    """
     import torch
     import torchvision
 
+    torch.set_num_threads(1)
     model, x = torchvision.models.resnet18().eval(), torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         for _ in range(3):
@@ -292,20 +298,20 @@ def bare_references(rounds: int = 10) -> tuple[float, float]:
 # --- the run ----------------------------------------------------------------------------------------------
 
 
-def run(servers: list[Server], repeats: int) -> tuple[float, float]:
-    forwards, steps = [], []
+def run(servers: list[Server], repeats: int, out: str | None) -> str:
+    references: dict[tuple, tuple[float, float]] = {}  # (page, interaction) -> bare forward and step timed just before
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         for server in servers:
             context = browser.new_context(viewport={"width": 1400, "height": 1100}, base_url=server.url)
             server.page = context.new_page()
             server.page.set_default_timeout(TIMEOUT_MS)
-        for group, what, setup, action in PLAN:
+        for group, name, setup, action in PLAN:
+            what = (group, name)
             # The references are timed before every interaction, so that they see the machine as it is then.
-            forward, step = bare_references()
-            forwards.append(forward)
-            steps.append(step)
-            print(f"{group}, {what}: bare forward {forward * 1e3:.0f} ms, bare step {step * 1e3:.0f} ms CPU", flush=True)
+            references[what] = bare_references()
+            print(f"{group} | {name}: bare forward {references[what][0] * 1e3:.0f} ms, "
+                  f"bare step {references[what][1] * 1e3:.0f} ms CPU", flush=True)
             for server in servers:
                 if server.on != group:  # the page this interaction happens on, opened once
                     opening = next(a for g, w, _, a in PLAN if g == group and w.startswith("open"))
@@ -319,11 +325,14 @@ def run(servers: list[Server], repeats: int) -> tuple[float, float]:
             for _ in range(repeats):
                 for server in servers:
                     used = server.measure(what, action)
-                    print(f"  {server.name:>6} {what}: {used * 1e3:.0f} ms", flush=True)
+                    print(f"  {server.name:>6} {group} | {name}: {used * 1e3:.0f} ms", flush=True)
             for server in servers:
                 server.times[what] = server.times[what][1:]  # drop the warm-up
+            report = table([s.name for s in servers], {s.name: s.times for s in servers}, references)
+            if out:  # after every interaction: a run cut short keeps what it measured
+                Path(out).write_text(report)
         browser.close()
-    return statistics.median(forwards), statistics.median(steps)
+    return report
 
 
 def typical(values: list[float]) -> float:
@@ -334,45 +343,72 @@ def typical(values: list[float]) -> float:
     return sum(kept) / len(kept)
 
 
-def table(servers: list[Server], forward: float, step: float) -> str:
-    median = typical
-    names = " | ".join(f"{s.name} ms" for s in servers)
-    ratios = " | ".join(f"{s.name} × forward" for s in servers)
-    lines = [f"| page | interaction | {names} | {ratios} |", "|---|---|" + "---:|" * (2 * len(servers))]
-    for group, what, _, _ in PLAN:
-        cpu = [median(s.times[what]) for s in servers]
-        lines.append(f"| {group} | {what} | " + " | ".join(f"{c * 1e3:.0f}" for c in cpu) + " | "
-                     + " | ".join(f"{c / forward:.2f}" for c in cpu) + " |")
+def table(names: list[str], times: dict[str, dict[tuple, list[float]]],
+          references: dict[tuple, tuple[float, float]]) -> str:
+    """One row per interaction measured: each server's CPU, and as a multiple of the forward pass timed before it."""
+    cpu_cols = " | ".join(f"{name} ms" for name in names)
+    ratio_cols = " | ".join(f"{name} × forward" for name in names)
+    lines = [f"| page | interaction | bare forward ms | {cpu_cols} | {ratio_cols} |",
+             "|---|---|---:|" + "---:|" * (2 * len(names))]
+    for group, interaction, _, _ in PLAN:
+        what = (group, interaction)
+        if what not in references or not all(times[name].get(what) for name in names):
+            continue
+        forward = references[what][0]
+        cpu = [typical(times[name][what]) for name in names]
+        lines.append(f"| {group} | {interaction} | {forward * 1e3:.0f} | " + " | ".join(f"{c * 1e3:.0f}" for c in cpu)
+                     + " | " + " | ".join(f"{c / forward:.2f}" for c in cpu) + " |")
+    forwards = [f for f, _ in references.values()]
+    steps = [s for _, s in references.values()]
     return "\n".join([
-        f"Machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f}.",
-        f"Bare ResNet-18 forward pass: {forward * 1e3:.0f} ms CPU; bare training step (batch 2, SGD): "
-        f"{step * 1e3:.0f} ms CPU (medians over the run, timed before every interaction in this process, "
-        "torch's default threads).",
+        f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} when this table was written.",
+        f"Bare ResNet-18 forward pass, timed in this process before each interaction (one torch thread): "
+        f"median {statistics.median(forwards) * 1e3:.0f} ms CPU (from {min(forwards) * 1e3:.0f} to "
+        f"{max(forwards) * 1e3:.0f}); bare training step (batch 2, SGD): median {statistics.median(steps) * 1e3:.0f} ms.",
         "", *lines]) + "\n"
+
+
+def from_log(path: str) -> str:
+    """The table again from a run's printed log (what it had measured when it stopped)."""
+    references, times, names = {}, {}, []
+    for line in Path(path).read_text().splitlines():
+        bare = re.match(r"^(.+?) \| (.+): bare forward (\d+) ms, bare step (\d+) ms CPU$", line)
+        took = re.match(r"^ +(\S+) (.+?) \| (.+): (\d+) ms$", line)
+        if bare:
+            references[(bare.group(1), bare.group(2))] = (int(bare.group(3)) / 1e3, int(bare.group(4)) / 1e3)
+        elif took:
+            name = took.group(1)
+            if name not in names:
+                names.append(name)
+            what = (took.group(2), took.group(3))
+            times.setdefault(name, {}).setdefault(what, []).append(int(took.group(4)) / 1e3)
+    return table(names, times, references)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="another checkout of the app, measured side by side as 'before'")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--only", help="only the interactions whose page matches this text")
-    parser.add_argument("--out", help="also write the markdown table to this file")
+    parser.add_argument("--only", help="only the pages whose name contains one of these comma-separated words")
+    parser.add_argument("--out", help="also write the markdown table to this file (after every interaction)")
+    parser.add_argument("--from-log", help="print the table of a run's log instead of measuring")
     args = parser.parse_args()
     global PLAN
+    if args.from_log:
+        print(from_log(args.from_log))
+        return
     if args.only:
-        PLAN = [row for row in PLAN if args.only.lower() in row[0].lower()]
+        words = [word.strip().lower() for word in args.only.split(",")]
+        PLAN = [row for row in PLAN if any(word in row[0].lower() for word in words)]
     env = {**os.environ, "EXPLORER_TRAINING_MEMORY_GB": os.environ.get("EXPLORER_TRAINING_MEMORY_GB", "4")}
     servers = ([Server("before", Path(args.before).resolve())] if args.before else []) + [Server("after", ROOT)]
     try:
         for server in servers:
             server.start(env)
-        forward, step = run(servers, args.repeats)
+        report = run(servers, args.repeats, args.out)
     finally:
         for server in servers:
             server.stop()
-    report = table(servers, forward, step)
-    if args.out:
-        Path(args.out).write_text(report)
     print(report)
 
 

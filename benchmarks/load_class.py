@@ -47,8 +47,10 @@ from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
 
 TIMEOUT_MS = 600_000  # thirty browsers and the server on two cores: slow is a result, not a failure
 FULL = "The server's training memory is full"
-GRID = re.compile(r"channels of (\S+), left to right")
+# A layer's name may hold a space: a module called again is "layer2.0.relu (call 2)".
+GRID = re.compile(r"channels of (.+?), left to right")
 SWITCHES = 5
+SWITCH = "next layer ▶ (to the new grid)"
 STEPS = 3
 # A class's pace, for the capacity figure: a layer every 5 s, a training step every 15 s.
 SWITCHES_PER_MINUTE, STEPS_PER_MINUTE = 12, 4
@@ -101,9 +103,9 @@ async def step_layers(student: Student, count: int) -> None:
         before = GRID.search(await page.get_by_text(GRID).inner_text()).group(1)
         began = time.perf_counter()
         await page.get_by_role("button", name="▶", exact=True).click()
-        await page.get_by_text(re.compile(r"channels of (?!" + re.escape(before) + r",)\S+, left to right")).wait_for()
+        await page.get_by_text(re.compile(r"channels of (?!" + re.escape(before) + r", left to right).+?, left to right")).wait_for()
         await finished(page)
-        student.took("next layer ▶ (to the new grid)", time.perf_counter() - began)
+        student.took(SWITCH, time.perf_counter() - began)
 
 
 async def train(student: Student) -> None:
@@ -138,6 +140,10 @@ async def check(student: Student) -> None:
         student.outcome = "result"
 
 
+def switches(students: list[Student]) -> int:
+    return sum(len(s.times.get(SWITCH, [])) for s in students)
+
+
 async def lesson(url: str, students: list[Student], server_pid: int, memory: MemoryWatch) -> dict:
     from playwright.async_api import async_playwright
 
@@ -153,9 +159,9 @@ async def lesson(url: str, students: list[Student], server_pid: int, memory: Mem
         ]
         for name, who, work in plan:
             live = [s for s in who if s.outcome in ("", "result", "budget")]  # not those who already failed
-            cpu, began = tree_cpu_seconds(server_pid), time.perf_counter()
+            cpu, began, switched = tree_cpu_seconds(server_pid), time.perf_counter(), switches(students)
             await asyncio.gather(*(guarded(s, work(s)) for s in live))
-            phases[name] = (tree_cpu_seconds(server_pid) - cpu, time.perf_counter() - began)
+            phases[name] = (tree_cpu_seconds(server_pid) - cpu, time.perf_counter() - began, switches(students) - switched)
             print(f"phase {name}: {phases[name][0]:.1f} s server CPU in {phases[name][1]:.0f} s; "
                   f"RSS {mb(memory.now())}, peak {mb(memory.peak)}", flush=True)
         for student in students:
@@ -172,10 +178,10 @@ def report(args, students: list[Student], phases: dict, idle: int, peak: int, af
     outcomes = {}
     for student in students:
         outcomes.setdefault((student.role, student.outcome), []).append(student.index)
-    switches_layers = sum(1 for s in students if s.role == "maps" for _ in range(SWITCHES))
+    switches_layers = phases["layers"][2]  # the switches each phase finished, counted, not assumed
     per_switch = phases["layers"][0] / max(switches_layers, 1)
     steps = sum(len(s.times.get(a, [])) for s in students for a in s.times if a.startswith("one training step"))
-    per_step = max(0.0, phases["training"][0] - per_switch * switches_layers) / max(steps, 1)
+    per_step = max(0.0, phases["training"][0] - per_switch * phases["training"][2]) / max(steps, 1)
     maps_minute = SWITCHES_PER_MINUTE * per_switch
     trainer_minute = STEPS_PER_MINUTE * per_step
     mix_minute = (args.maps * maps_minute + args.trainers * trainer_minute) / (args.maps + args.trainers)
@@ -191,9 +197,9 @@ def report(args, students: list[Student], phases: dict, idle: int, peak: int, af
         *(f"| {action} | {percentile(v, .5):.1f} s | {percentile(v, .95):.1f} s | {len(v)} |"
           for action, v in sorted(actions.items())),
         "", "| phase | server CPU | wall |", "|---|---:|---:|",
-        *(f"| {name} | {cpu:.1f} s | {wall:.0f} s |" for name, (cpu, wall) in phases.items()),
+        *(f"| {name} | {cpu:.1f} s | {wall:.0f} s |" for name, (cpu, wall, _) in phases.items()),
         "", f"- server CPU per layer switch (phase 2, {switches_layers} switches): {per_switch * 1e3:.0f} ms;",
-        f"- per training step (phase 3 less its layer switches, {steps} steps): {per_step:.2f} s;",
+        f"- per training step (phase 3 less its {phases['training'][2]} layer switches, {steps} steps): {per_step:.2f} s;",
         f"- per student-minute at a class's pace ({SWITCHES_PER_MINUTE} layers or {STEPS_PER_MINUTE} steps a minute): "
         f"Feature maps {maps_minute:.2f} s, training {trainer_minute:.1f} s, this class's mix {mix_minute:.2f} s;",
         f"- students per core: {60 / maps_minute:.0f} on Feature maps, {60 / trainer_minute:.1f} training, "
