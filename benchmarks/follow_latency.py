@@ -22,8 +22,14 @@ in one process (Playwright's async API, as benchmarks/load_class.py):
    A follower that does not show the new layer within 20 s missed it; one that shows another
    layer is counted as wrong.
 
+The browsers run at ``--nice 19`` (a wrapper script around Chromium): in a class they run on the
+students' laptops, so here they take only the CPU the server leaves. With ``EXPLORER_CLASS_LOG``
+the server writes a line when the teacher's change goes out (``pages.follow.flush``) and when a
+follower's run has drawn it (``pages.class_panel.finish``): the server's own share of the latency.
+
 Reported: p50/p95/max of press → follower's picker shows the new layer (and → its page has
-settled: no running indicator, nothing stale) over all (press, follower) pairs, the teacher's
+settled: no running indicator, nothing stale) over all (press, follower) pairs, the same on the
+server (change sent → follower's rerun drawn), the teacher's
 own rerun, misses, the server's CPU seconds (its process tree, /proc/PID/stat utime + stime)
 per teacher change and per second of idle polling, forward passes per phase, and the load average.
 """
@@ -170,7 +176,7 @@ async def lesson(url: str, args, pid: int, log: Path) -> dict:
 
     figures: dict = {"passes": {}}
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         teacher, code = await lead(browser, url, args.arch, args.presses)
         layer = await picked(teacher)
         figures["passes"]["teacher on Feature maps"] = passes(log)
@@ -192,19 +198,41 @@ async def lesson(url: str, args, pid: int, log: Path) -> dict:
         print(f"idle: {figures['idle alone']:.3f} CPU s/s alone, {figures['idle class']:.3f} with the class",
               flush=True)
 
-        presses, cpu, began = [], tree_cpu_seconds(pid), time.perf_counter()
+        presses, cpu, began, figures["press from"] = [], tree_cpu_seconds(pid), time.perf_counter(), time.time()
         for k in range(args.presses):
             pressed, target, own, seen = await press(teacher, followers, args.gap)
             presses.append((pressed, target, own, seen))
             late = [s["shown"] - pressed for s in seen if s["shown"] is not None]
             print(f"press {k + 1}: {target!r}, teacher {(own['shown'] or math.nan) - pressed:.0f} ms, followers "
                   f"max {max(late, default=math.nan):.0f} ms, {len(seen) - len(late)} missed", flush=True)
+        figures["press to"] = time.time()
         figures["press cpu"] = tree_cpu_seconds(pid) - cpu
         figures["press wall"] = time.perf_counter() - began
         figures["presses"] = presses
         figures["passes"][f"{args.presses} presses"] = passes(log)
         await browser.close()
     return figures
+
+
+def server_side(class_log: Path, began: float, ended: float, followers: int) -> tuple[list[float], int]:
+    """From EXPLORER_CLASS_LOG: for each change the teacher published during the presses, the seconds until
+    each follower's run on the server had drawn it (or a later one), and how many (change, follower) missed it."""
+    lines = [line.split() for line in class_log.read_text().splitlines()] if class_log.exists() else []
+    published = [(float(t), int(v)) for t, what, v, _ in lines if what == "published" and began <= float(t) <= ended]
+    shown: dict[str, list[tuple[float, int]]] = {}
+    for t, what, v, member in lines:
+        if what == "shown":
+            shown.setdefault(member, []).append((float(t), int(v)))
+    latencies, missed = [], 0
+    for at, version in published:
+        for runs in shown.values():
+            first = next((t for t, v in runs if t >= at and v >= version), None)
+            if first is None or first - at > MISS_S:
+                missed += 1
+            else:
+                latencies.append(first - at)
+    missed += len(published) * max(0, followers - len(shown))
+    return latencies, missed
 
 
 def report(args, figures: dict, loads: list[tuple[str, tuple]]) -> str:
@@ -237,10 +265,13 @@ def report(args, figures: dict, loads: list[tuple[str, tuple]]) -> str:
         "Load average (1 / 5 / 15 min): " + "; ".join(f"{when} {a:.1f} / {b:.1f} / {c:.1f}"
                                                         for when, (a, b, c) in loads) + ".",
         f"{NAMES[args.arch]} on Feature maps; {args.followers} followers; {args.presses} presses of ▶, "
-        f"{args.gap:g} s apart; EXPLORER_CLASS_POLL_S={args.poll or 'unset (1 s)'}.", "",
+        f"{args.gap:g} s apart; EXPLORER_CLASS_POLL_S={args.poll or 'unset (1 s)'}; the browsers ran at nice "
+        f"{args.nice} (the server at 0).", "",
         "| measure | value |", "|---|---|",
         f"| press → follower's picker shows the new layer, p50 / p95 / max | {spread(shown)} |",
         f"| press → follower's page settled, p50 / p95 / max | {spread(settled)} |",
+        f"| on the server: the teacher's change sent → each follower's rerun drawn, p50 / p95 / max "
+        f"({len(figures['server side'][0])} pairs, {figures['server side'][1]} missed) | {spread(figures['server side'][0])} |",
         f"| press → the teacher's own picker; page settled, p50 / p95 / max | {spread(own)}; {spread(own_settled)} "
         f"({args.presses - len(own)} not within {MISS_S:.0f} s) |",
         f"| (press, follower) pairs: on time / missed (none in {MISS_S:.0f} s) / wrong layer | "
@@ -267,18 +298,25 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=6.0, help="seconds between the teacher's presses")
     parser.add_argument("--arch", choices=sorted(NAMES), default="lenet5")
     parser.add_argument("--poll", help="EXPLORER_CLASS_POLL_S for the server (unset: the app's 1 s)")
+    parser.add_argument("--nice", type=int, default=19,
+                        help="niceness of the browsers: in a class they run on the students' laptops, not the server's cores")
     parser.add_argument("--out")
     args = parser.parse_args()
     loads = [("at the start", os.getloadavg())]
     with tempfile.TemporaryDirectory() as folder:
-        log = Path(folder) / "passes.log"
-        env = {"EXPLORER_PASS_LOG": str(log), **({"EXPLORER_CLASS_POLL_S": args.poll} if args.poll else {})}
+        log, class_log = Path(folder) / "passes.log", Path(folder) / "class.log"
+        args.chromium = str(Path(folder) / "chromium")
+        Path(args.chromium).write_text(f'#!/bin/sh\nexec nice -n {args.nice} {shutil.which("chromium")} "$@"\n')
+        Path(args.chromium).chmod(0o755)
+        env = {"EXPLORER_PASS_LOG": str(log), "EXPLORER_CLASS_LOG": str(class_log),
+               **({"EXPLORER_CLASS_POLL_S": args.poll} if args.poll else {})}
         port = free_port()
         server = start_app(port, env=env, log=Path(folder) / "server.log")
         try:
             figures = asyncio.run(lesson(f"http://127.0.0.1:{port}", args, server.pid, log))
         finally:
             stop(server)
+        figures["server side"] = server_side(class_log, figures["press from"], figures["press to"], args.followers)
     loads.append(("at the end", os.getloadavg()))
     text = report(args, figures, loads)
     if args.out:

@@ -72,6 +72,8 @@ def render(navigation, pages) -> None:
 def finish() -> None:
     """At the end of a full run: what the teacher showed goes to the class, in one change."""
     follow.flush()
+    if follow.following():
+        follow.note_timing("shown", session.view().version)
 
 
 def _follow_page(navigation, pages) -> None:

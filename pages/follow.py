@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
@@ -42,6 +44,8 @@ from explorer.inputs import samples
 from pages import class_session as session
 
 PICTURE = "picture"
+# Benchmarks (benchmarks/follow_latency.py): a line when the teacher's change goes out and when a follower's run shows it.
+TIMING_LOG = os.environ.get("EXPLORER_CLASS_LOG")
 RESULT_BYTES = 8 * 1024 * 1024  # one training step of ResNeXt-101 packs to well under 1 MB
 _MISSING = object()
 
@@ -91,12 +95,20 @@ def flush() -> None:
         return
     st.session_state[session.PENDING] = {}
     try:
-        session.classroom().publish(session.lead(), pending)
+        version = session.classroom().publish(session.lead(), pending)
         st.session_state.setdefault(session.PUBLISHED, {}).update(pending)
+        note_timing("published", version)
     except StoreUnavailable as error:
         session.say(str(error))  # the class keeps the last snapshot; the next change tries again
     except UserError as error:  # the class was ended in another tab, or expired
         session.class_over(error)
+
+
+def note_timing(what: str, version: int) -> None:
+    """One line in ``EXPLORER_CLASS_LOG`` (when set): the time, what happened, the class's version, who."""
+    if TIMING_LOG:
+        with open(TIMING_LOG, "a") as log:
+            log.write(f"{time.time():.3f} {what} {version} {session.member()}\n")
 
 
 @contextmanager
