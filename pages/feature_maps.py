@@ -74,6 +74,7 @@ def picture_bytes(spec: ArchSpec) -> tuple[bytes | None, str]:
         )
         return samples.sample_bytes(key), samples.get_sample(key).label
     if source == "upload":
+        follow.upload_notice()  # a teacher is told first that the class sees it
         upload = st.file_uploader(
             "A photo from your computer or phone (JPEG, PNG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key="fm_upload"
         )

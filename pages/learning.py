@@ -92,7 +92,7 @@ def act(worker: Worker | None, progress: Progress | None, selection, key, side: 
             elif progress.finished:
                 worker.run.plan_more(settings["epochs"])
             worker.run.configure(settings["optimizer"], settings["rate"])
-            worker.start(keep_going_for(key, worker))
+            worker.start(keep_going_for(key))
     except UserError as error:
         st.warning(str(error))
         return

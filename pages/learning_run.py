@@ -13,6 +13,7 @@ Keys of this page start with "dg_".
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import streamlit as st
@@ -69,15 +70,22 @@ def new_run(selection: Selection, key: tuple, side: int, start: str, settings: d
     return private_copy(key, label, copy_bytes(spec, side, settings["batch"]), make)
 
 
-def keep_going_for(key: tuple, worker: Worker) -> Callable[[], bool]:
-    """What the run's thread asks between batches: is this tab still here, and is this still its copy?"""
+def keep_going_for(key: tuple) -> Callable[[], bool]:
+    """What the run's thread asks between batches: is this tab still here, and is this still its copy?
+
+    The page holds its run through a weak proxy (pages.training_copies.private_copy), so the run
+    is recognised by a weak reference to what the store holds now, which keeps nothing alive.
+    """
     owner = session_owner()
     session_id = owner.rsplit("/", 1)[0]
     copies = training_copies()
+    held = copies.get(owner, key)
+    run = weakref.ref(held) if held is not None else lambda: None
 
     def keep_going() -> bool:
         if Runtime.exists() and not Runtime.instance().is_active_session(session_id):
             return False
-        return copies.get(owner, key) is worker
+        found = copies.get(owner, key)
+        return found is not None and found is run()
 
     return keep_going

@@ -82,6 +82,7 @@ def pick_picture(spec: ArchSpec, prefix: str) -> tuple[bytes | None, str]:
         st.session_state[f"{prefix}_source"] = samples.default_kind(spec.in_channels, spec.default_size)
     source = st.radio("Picture", sources, format_func=SOURCES.get, horizontal=True, key=f"{prefix}_source")
     if source == "upload":
+        follow.upload_notice()  # a teacher is told first that the class sees it
         upload = st.file_uploader("A picture (JPEG, PNG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key=f"{prefix}_upload")
         return (upload.getvalue(), "your picture") if upload is not None else (None, "")
     key = st.selectbox("Which one", [s.key for s in samples.samples_of(source)], key=f"{prefix}_{source}",

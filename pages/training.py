@@ -60,6 +60,7 @@ def pick_picture(spec: ArchSpec) -> tuple[bytes | None, samples.Sample | None]:
         st.session_state["train_source"] = samples.default_kind(spec.in_channels, spec.default_size)
     source = st.radio("Picture", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="train_source")
     if source == "upload":
+        follow.upload_notice()  # a teacher is told first that the class sees it
         upload = st.file_uploader("A picture (JPEG, PNG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key="train_upload")
         return (upload.getvalue(), None) if upload is not None else (None, None)
     choices = samples.samples_of(source)

@@ -117,3 +117,14 @@ def test_where_it_looks_follows_the_teachers_method_layer_class_and_opacity():
         mine, teachers = getattr(student, kind)(key=key), getattr(teacher, kind)(key=key)
         assert mine.value == teachers.value and mine.disabled, key
     assert student.session_state["wl_target"] == 3
+
+
+def test_the_teacher_is_told_before_uploading_that_the_class_sees_the_picture():
+    teacher, student = teacher_and_student("pages/feature_maps.py")
+    notice = "Your class sees the picture you choose here"
+    teacher.radio(key="fm_source").set_value("upload").run()
+    assert any(notice in caption.value for caption in teacher.caption)
+    alone = app()  # nobody's class: no such notice
+    alone.switch_page("pages/feature_maps.py").run()
+    alone.radio(key="fm_source").set_value("upload").run()
+    assert not any(notice in caption.value for caption in alone.caption)
