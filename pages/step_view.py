@@ -21,6 +21,8 @@ from pages import follow, step_checks
 
 RESULT = "train.steps"
 _SHARED = "train_shared"  # the StepResult last shared with the class (compared by identity)
+_SHOWN = ("train_last", "train_checks", "train_start_loss", "train_history")  # what show_steps draws from
+_OWN = "train_own"  # a follower's own values of those keys, kept while the teacher's are drawn
 
 
 def show_result(result: training.StepResult, names: list[str], reason: str | None, what: str | None) -> None:
@@ -99,7 +101,9 @@ def show_teachers_steps(names: list[str]) -> None:
     checks.update(before=_score(checks.get("before")), after=_score(checks.get("after")))
     if isinstance(checks.get("picture"), list):
         checks["picture"] = tuple(checks["picture"])
-    # Drawn by the same code as the teacher's page, from this session's keys (it holds no copy).
+    # Drawn by the same code as the teacher's page, from this session's keys (it holds no copy); the
+    # student's own steps, if any, are put aside until they train on their own again (take_back_own).
+    st.session_state.setdefault(_OWN, {key: st.session_state[key] for key in _SHOWN if key in st.session_state})
     st.session_state.update(train_last=result, train_checks=checks, train_start_loss=fields.get("start_loss"),
                             train_history=[tuple(point) for point in fields.get("history") or [(result.step, result.loss_after)]])
     if not 0 <= result.target < len(names):
@@ -110,3 +114,12 @@ def show_teachers_steps(names: list[str]) -> None:
         st.image(picture, width=160, caption=f"{label[:1].upper()}{label[1:]}, trained towards class "
                                               f"{result.target}: {names[result.target]}.")
     show_steps(names, fields.get("reason"), fields.get("what"))
+
+
+def take_back_own() -> None:
+    """Back from following: the student's own last step and loss curve, as they left them."""
+    own = st.session_state.pop(_OWN, None)
+    if own is not None:
+        for key in _SHOWN:
+            st.session_state.pop(key, None)
+        st.session_state.update(own)

@@ -148,6 +148,7 @@ names = catalogue.class_names(spec, selection.weights)
 if follow.following():  # a class: the teacher's last step, and no copy of this student's own
     step_view.show_teachers_steps(names)
     st.stop()
+step_view.take_back_own()
 trainer = private_trainer(selection)
 if selection.weights == catalogue.DIGITS:
     st.caption(catalogue.digits_sentence(spec))

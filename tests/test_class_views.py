@@ -128,3 +128,23 @@ def test_the_teacher_is_told_before_uploading_that_the_class_sees_the_picture():
     alone.switch_page("pages/feature_maps.py").run()
     alone.radio(key="fm_source").set_value("upload").run()
     assert not any(notice in caption.value for caption in alone.caption)
+
+
+def test_a_student_who_trained_before_following_gets_their_own_steps_back():
+    teacher = app()
+    teacher.button(key="cl_start").click().run()
+    student = app()
+    student.switch_page("pages/training.py").run()
+    for _ in range(2):
+        student.button(key="train_one").click().run()
+    own = student.session_state["train_last"]
+    assert own.step == 2
+    student.query_params["class"] = teacher.session_state["cl_code"]  # the join link, opened in the same tab
+    student.run()
+    teacher.switch_page("pages/training.py").run()
+    teacher.button(key="train_one").click().run()
+    student.run()
+    assert student.session_state["cl_mode"] == "follow"
+    assert student.session_state["train_last"].step == 1  # the teacher's first step is shown
+    student.button(key="cl_explore").click().run()
+    assert student.session_state["train_last"] is own and len(student.session_state["train_history"]) == 2
