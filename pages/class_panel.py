@@ -5,10 +5,12 @@ settles this session's part in a class (``pages.class_session``), puts a followe
 teacher's page, draws the panel, and says in one sentence anything that went wrong.
 ``finish`` runs at the end of the run and sends what the teacher showed (``pages.follow``).
 
-Two small fragments keep a class live without rerunning anybody's page: the teacher's
-(every ``TEACHER_BEAT_S``) says "my tab is open" and counts the students; a student's
-(every ``POLL_S``) reads the class's version (one small read) and reruns the app only
-when the teacher changed something, left, came back or ended the class.
+A change by the teacher reaches its followers at once: the server reruns their pages
+(``pages.class_push``). Two small fragments do the rest without rerunning anybody's page:
+the teacher's (every ``TEACHER_BEAT_S``) says "my tab is open" and counts the students; a
+student's (every ``POLL_S``) says "I am here", reads the class's version (one small read)
+and reruns the app only when this tab is behind (a lost announcement), or the teacher left
+or came back.
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from explorer.classroom import codes
 from explorer.classroom.store import StoreUnavailable
 from explorer.core.errors import UserError
+from pages import class_push, follow
 from pages import class_session as session
-from pages import follow
 
-# A student's poll costs the server one small fragment run (Streamlit's own overhead, mostly); one a
-# second keeps a follower within about two seconds of the teacher. EXPLORER_CLASS_POLL_S trades that
-# latency for server CPU on a crowded server.
-POLL_S = min(10.0, max(0.5, float(os.environ.get("EXPLORER_CLASS_POLL_S") or 1.0)))
+# A student's poll costs the server one small fragment run (Streamlit's own overhead, mostly). Changes
+# do not wait for it (they are pushed), so it only has to notice a teacher who left, a change whose
+# announcement was lost, and say that the student is still there. EXPLORER_CLASS_POLL_S sets it.
+POLL_S = min(10.0, max(0.5, float(os.environ.get("EXPLORER_CLASS_POLL_S") or 2.0)))
 TEACHER_BEAT_S = 3.0
-STUDENT_BEAT_S = 2.0
+STUDENT_BEAT_S = max(2.0, POLL_S) - 0.25  # at most once a poll: a poll a little early still beats
+GONE_S = 3 * max(2.0, POLL_S)  # a student's tab that missed three beats has closed
 PAGE = "page"
 _ON_PAGE = "cl_on_page"  # the teacher's page this follower was put on, at version APPLIED
 _BEAT_AT = "cl_beat_at"
@@ -70,10 +73,16 @@ def render(navigation, pages) -> None:
 
 
 def finish() -> None:
-    """At the end of a full run: what the teacher showed goes to the class, in one change."""
+    """At the end of a full run: what the teacher showed goes to the class, in one change.
+
+    A follower's run ends by asking to be rerun as soon as the class changes (``pages.class_push``).
+    """
     follow.flush()
     if follow.following():
-        follow.note_timing("shown", session.view().version)
+        follow.note_timing("shown", session.view().version, "pushed" if class_push.was_pushed() else "")
+        class_push.following(session.classroom(), session.code(), session.view().version)
+    else:
+        class_push.not_following()
 
 
 def _follow_page(navigation, pages) -> None:
@@ -161,7 +170,7 @@ def _head_count() -> None:
     _keep_on(st.session_state.get(_RAN_ON))
     try:
         session.classroom().teacher_here(lead)
-        audience = session.classroom().audience(lead.code)
+        audience = session.classroom().audience(lead.code, GONE_S)
     except StoreUnavailable as error:
         st.warning(str(error))
         return

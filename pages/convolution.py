@@ -161,7 +161,7 @@ def show_walk(name: str, windows: tuple[Window, ...], step: int, source: np.ndar
             st.code("\n".join(w.text for w in windows[:step]), language=None, wrap_lines=True)
 
 
-@st.fragment
+@follow.fragment
 def stepped_walk(name: str, step_key: str, windows: tuple[Window, ...], source: np.ndarray, out_shape,
                  **drawing) -> None:
     """A walk's buttons and pictures; a step reruns this alone."""

@@ -132,7 +132,7 @@ def _fold_drawable_here(teachers: dict, depth_key: str, deepest: int) -> dict:
     return values
 
 
-@st.fragment
+@follow.fragment
 def drawn_diagram(selection) -> None:
     """Depth, collapse, the picture and the node list; their controls rerun this alone."""
     spec, size = selection.spec, selection.size

@@ -232,7 +232,7 @@ def show_vector(key: CaptureKey, spec: ArchSpec, layer: LayerOutput, is_final: b
             width="stretch", key="fm_softmax")
 
 
-@st.fragment
+@follow.fragment
 def inside_one_layer(key: CaptureKey, result: Capture, names: list[str], selection: Selection,
                      prepared: images.PreparedInput, model) -> None:
     """The layer picker and what it shows; its controls rerun this fragment alone."""

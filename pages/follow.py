@@ -21,14 +21,17 @@ and dicts (a tuple comes back as a list). Name them with the page's key prefix (
 When values reach the class: in a full run, what the teacher published during the run
 goes out together at its end (``flush``, called by app.py), so a follower reruns once,
 with a consistent snapshot, and finds the teacher's results in the server's caches
-under the same keys; in a fragment's own rerun, at once.
+under the same keys; in a fragment's own rerun, when a fragment made with ``fragment``
+ends (at once in any other fragment).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -48,6 +51,7 @@ PICTURE = "picture"
 TIMING_LOG = os.environ.get("EXPLORER_CLASS_LOG")
 RESULT_BYTES = 8 * 1024 * 1024  # one training step of ResNeXt-101 packs to well under 1 MB
 _MISSING = object()
+_batching = threading.local()  # how deep this script thread is inside ``fragment`` bodies
 
 
 def following() -> bool:
@@ -83,9 +87,32 @@ def publish(name: str, value) -> None:
         return
     json.dumps(value)  # a value the class cannot read fails here, in the page that publishes it
     pending[name] = value
-    ctx = get_script_run_ctx()
-    if ctx is not None and ctx.fragment_ids_this_run:  # a fragment's own rerun: no end of run to wait for
+    if _fragment_rerun() and not getattr(_batching, "depth", 0):  # no end of run to wait for
         flush()
+
+
+def _fragment_rerun() -> bool:
+    ctx = get_script_run_ctx()
+    return ctx is not None and bool(ctx.fragment_ids_this_run)
+
+
+def fragment(body: Callable) -> Callable:
+    """``st.fragment(body)`` whose published values go to the class together when the fragment ends.
+
+    One click that changes two followed values (a new layer resets the enlarged channel) is then
+    one change of the snapshot, and every follower reruns once for it, not twice.
+    """
+    @functools.wraps(body)  # st.fragment names the fragment after the body's module and name
+    def batched(*args, **kwargs):
+        _batching.depth = getattr(_batching, "depth", 0) + 1
+        try:
+            return body(*args, **kwargs)
+        finally:  # also when the fragment ends by a rerun or a stop: what it published still goes
+            _batching.depth -= 1
+            if not _batching.depth and _fragment_rerun():
+                flush()
+
+    return st.fragment(batched)
 
 
 def flush() -> None:
@@ -104,11 +131,11 @@ def flush() -> None:
         session.class_over(error)
 
 
-def note_timing(what: str, version: int) -> None:
-    """One line in ``EXPLORER_CLASS_LOG`` (when set): the time, what happened, the class's version, who."""
+def note_timing(what: str, version: int, how: str = "") -> None:
+    """One line in ``EXPLORER_CLASS_LOG`` (when set): the time, what happened, the class's version, who, how."""
     if TIMING_LOG:
         with open(TIMING_LOG, "a") as log:
-            log.write(f"{time.time():.3f} {what} {version} {session.member()}\n")
+            log.write(f"{time.time():.3f} {what} {version} {session.member()} {how}".rstrip() + "\n")
 
 
 @contextmanager

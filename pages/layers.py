@@ -92,7 +92,7 @@ def fold_depth(table, linked: str | None, linked_depth: int) -> int:
         )
 
 
-@st.fragment
+@follow.fragment
 def folded_table(arch_id: str, height: int, width: int, batch: int, linked: str | None, linked_depth: int) -> None:
     """The slider and the tables it folds; moving it reruns this alone."""
     table = cached_layer_table(arch_id, height, width, batch)

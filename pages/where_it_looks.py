@@ -13,7 +13,7 @@ import streamlit as st
 
 from explorer.figures import filters
 from explorer.weights import catalogue
-from pages import cam_panel, intervention_panel
+from pages import cam_panel, follow, intervention_panel
 from pages.caches import cached_layer_table, run_problem, stop_if
 from pages.pictures import digest_of, pick_picture, picture_or_last_good
 from pages.sidebar import current_selection
@@ -67,7 +67,7 @@ table = cached_layer_table(spec.id, size.height, size.width, 1)
 names = catalogue.class_names(spec, selection.weights)
 digest = digest_of(data)
 
-st.fragment(cam_panel.show)(selection, model, prepared, table, names, digest)
+follow.fragment(cam_panel.show)(selection, model, prepared, table, names, digest)
 st.divider()
 st.fragment(intervention_panel.show)(selection, model, prepared, table, names, digest)
 st.divider()

@@ -214,3 +214,60 @@ def test_the_redis_records_expire_by_themselves(redis_server):
     room.end(lead)
     assert room.store.client.pttl(room._key(lead.code, "snap")) / 1000 <= classes.ENDED_KEPT_S
     assert json.loads(room.store.client.get(room._key(lead.code, "snap")))["ended"] is True
+
+
+def _wait_for(condition, seconds: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def test_every_replica_hears_each_change_with_the_version_a_follower_then_reads(make_room):
+    new_room, _ = make_room
+    teacher_side, student_side = new_room(), new_room()
+    heard: list[tuple[str, int]] = []
+    student_side.on_change(lambda code, version: heard.append((code, version)))
+    lead = teacher_side.start()
+    version = teacher_side.publish(lead, {"fm.layer": "conv1"})
+    assert _wait_for(lambda: heard == [(lead.code, version)]), heard
+    teacher_side.publish(lead, {"fm.layer": "conv1"})  # no change: nothing to tell
+    teacher_side.end(lead)  # ending is a change too: followers learn it without waiting for a poll
+    assert _wait_for(lambda: len(heard) == 2), heard
+    assert heard[1] == (lead.code, version + 1) and student_side.look(lead.code).version == version + 1
+    assert student_side.look(lead.code).ended
+
+
+def test_a_listener_that_fails_never_fails_the_teachers_change(make_room):
+    new_room, _ = make_room
+    room = new_room()
+    heard = []
+    room.on_change(lambda code, version: 1 / 0)
+    room.on_change(lambda code, version: heard.append((code, version)))
+    lead = room.start()
+    assert room.publish(lead, {"page": "layers"}) == 2
+    room.store.announce("not-a-code 7")  # what is not a class's change is not handed on
+    room.store.announce(f"{lead.code} x")
+    assert room.publish(lead, {"page": "diagram"}) == 3
+    assert _wait_for(lambda: len(heard) >= 2) and heard == [(lead.code, 2), (lead.code, 3)]
+
+
+def test_announcements_come_back_after_redis_restarts(redis_server, monkeypatch):
+    monkeypatch.setattr(redis_store, "PAUSE_S", 0.2)
+    listening = Classroom(redis_store.RedisStore(redis_server.url))
+    heard = []
+    listening.on_change(lambda code, version: heard.append((code, version)))
+    teacher = Classroom(redis_store.RedisStore(redis_server.url))
+    lead = teacher.start()
+    version = teacher.publish(lead, {"page": "layers"})
+    assert _wait_for(lambda: heard == [(lead.code, version)]), heard
+    redis_server.kill()
+    redis_server.start()  # empty: a new class, and its changes are heard again
+    import time
+
+    time.sleep(0.5)
+    fresh = teacher.start()
+    version = teacher.publish(fresh, {"page": "layers"})
+    assert _wait_for(lambda: (fresh.code, version) in heard, 10), heard

@@ -3,18 +3,16 @@
 A class is four records under ``explorer:class:CODE:``:
 
 - ``meta``: the digest of the teacher's secret and when the class started;
-- ``snap``: the snapshot followers mirror: a ``version`` that goes up with every change,
-  open ``values`` (the page, the sidebar's selection, a page's layer or window, the
-  picture's reference, the teacher's last training step...), the time of the teacher's
-  last action (``active``), ``ended``, and which shared blob each slot holds;
+- ``snap``: the snapshot followers mirror: a ``version`` that goes up with every change
+  (ending included; each change is announced as ``"CODE VERSION"``), open ``values`` (the
+  page, the selection, a layer, the picture's reference...), the time of the teacher's last
+  action (``active``), ``ended``, and which shared blob each slot holds;
 - ``seen``: the teacher's last heartbeat (an open tab), to tell followers the teacher left;
-- ``follow`` and ``explore``: the students who follow or explore on their own, each with
-  the time of their last heartbeat, counted over the last ``FOLLOWER_GONE_S`` seconds.
+- ``follow`` and ``explore``: the students following or exploring, with their last heartbeats.
 
 Blobs (the teacher's picture, a training step's results) live beside them under
 ``blob:DIGEST``, one per slot, bounded in size. A class ends when the teacher ends it or
-``EXPIRY_S`` after the teacher's last action; an ended class is remembered for
-``ENDED_KEPT_S`` so its followers learn that it ended.
+``EXPIRY_S`` after the teacher's last action; an ended class is kept ``ENDED_KEPT_S``.
 """
 
 from __future__ import annotations
@@ -118,8 +116,6 @@ class Classroom:
     def _keys(self, code: str, *parts: str) -> list[str]:
         return [self._key(code, part) for part in parts]
 
-    # The teacher ---------------------------------------------------------------------------
-
     def start(self) -> Lead:
         """A new class with a fresh code and a fresh secret for its teacher."""
         now = self.clock()
@@ -177,7 +173,7 @@ class Classroom:
         if written is None:
             return self.look(lead.code).version
         self._refresh(lead.code, now)
-        return json.loads(written)["version"]
+        return self._announce(lead.code, written)
 
     def touch(self, lead: Lead) -> None:
         """Count a teacher's action that changed nothing the class sees (the class does not expire)."""
@@ -189,6 +185,19 @@ class Classroom:
 
         self.store.update(self._key(lead.code, "snap"), change, KEPT_S)
         self._refresh(lead.code, now)
+
+    def _announce(self, code: str, snapshot: bytes) -> int:
+        self.store.announce(f"{code} {(version := json.loads(snapshot)['version'])}")
+        return version
+
+    def on_change(self, callback: Callable[[str, int], None]) -> None:
+        """``callback(code, version)`` whenever a class changes (ending is a change), here or on another replica."""
+        def heard(message: str) -> None:
+            code, _, version = message.partition(" ")
+            if codes.is_well_formed(code) and version.isdigit():
+                callback(code, int(version))
+
+        self.store.listen(heard)
 
     def _refresh(self, code: str, now: float) -> None:
         self.store.expire(self._keys(code, "meta", "seen", "follow", "explore"), KEPT_S)
@@ -230,15 +239,15 @@ class Classroom:
         self._check(lead)
 
         def change(old: bytes | None) -> bytes | None:
-            return _json({**json.loads(old), "ended": True}) if old else None
+            return _json({**(snap := json.loads(old)), "ended": True, "version": snap["version"] + 1}) if old else None
 
         written = self.store.update(self._key(lead.code, "snap"), change, ENDED_KEPT_S)
         blobs = json.loads(written)["blobs"].values() if written else ()
         self.store.delete([*self._keys(lead.code, "meta", "seen", "follow", "explore"),
                            *(self._key(lead.code, f"blob:{d}") for d in blobs)])
         self.store.drop(PREFIX + "all", lead.code)
-
-    # Everybody -----------------------------------------------------------------------------
+        if written:
+            self._announce(lead.code, written)
 
     def _expired(self, snap: dict) -> bool:
         return self.clock() - snap["active"] > EXPIRY_S
@@ -284,7 +293,7 @@ class Classroom:
         for part in ("follow", "explore"):
             self.store.drop(self._key(code, part), member)
 
-    def audience(self, code: str) -> Audience:
-        since = self.clock() - FOLLOWER_GONE_S
+    def audience(self, code: str, gone_s: float = FOLLOWER_GONE_S) -> Audience:
+        since = self.clock() - gone_s  # a student silent that long has closed the tab
         return Audience(self.store.count_since(self._key(code, "follow"), since),
                         self.store.count_since(self._key(code, "explore"), since))

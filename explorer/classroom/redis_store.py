@@ -5,6 +5,9 @@ short and bounded: a second to connect or answer, one retry (a pooled connection
 dead after Redis restarts, and the retry makes a new one, so new classes work again as
 soon as Redis is back). After a failure the store answers ``StoreUnavailable`` at once
 for ``PAUSE_S`` seconds instead of making every follower's poll wait for a timeout.
+
+Announcements go through one Redis channel (``PUBLISH``); each replica that listens has one
+thread subscribed to it, which comes back by itself after Redis was down.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from explorer.classroom.store import StoreUnavailable
+from explorer.classroom.store import StoreUnavailable, tell
 
 TIMEOUT_S = 1.0
 PAUSE_S = 3.0
+CHANNEL = "explorer:class:changes"
 _FAILURES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 
@@ -38,6 +42,9 @@ class RedisStore:
         )
         self._down_until = 0.0
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[str], None]] = []
+        self._hearing: threading.Thread | None = None
+        self._subscribed = threading.Event()
 
     def _call(self, work: Callable[[redis.Redis], object]):
         if time.monotonic() < self._down_until:
@@ -111,3 +118,33 @@ class RedisStore:
             return int(pipe.execute()[1])
 
         return self._call(count)
+
+    def announce(self, message: str) -> None:
+        try:
+            self._call(lambda r: r.publish(CHANNEL, message))
+        except StoreUnavailable:  # the followers' polls find the change instead
+            pass
+
+    def listen(self, callback: Callable[[str], None]) -> None:
+        self._listeners.append(callback)
+        with self._lock:
+            if self._hearing is None:
+                self._hearing = threading.Thread(target=self._hear, name="class-announcements", daemon=True)
+                self._hearing.start()
+        self._subscribed.wait(TIMEOUT_S)  # so that the next change is heard (unless Redis is down)
+
+    def _hear(self) -> None:
+        """The listening thread: subscribe, hand every message on; after a failure, wait and subscribe anew."""
+        while True:
+            try:
+                with self.client.pubsub(ignore_subscribe_messages=True) as channel:
+                    channel.subscribe(CHANNEL)
+                    channel.get_message(timeout=TIMEOUT_S)  # Redis confirms the subscription
+                    self._subscribed.set()
+                    while True:
+                        # A bounded wait (not the connection's one-second read timeout) while nothing is said.
+                        message = channel.get_message(timeout=30.0)
+                        if message is not None and message.get("type") == "message":
+                            tell(self._listeners, message["data"].decode("utf-8", "replace"))
+            except Exception:  # Redis down or restarted, or anything else: this thread serves every listener
+                time.sleep(PAUSE_S)

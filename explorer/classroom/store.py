@@ -5,6 +5,9 @@ backends only keep bytes. ``MemoryStore`` is the default (one server process, no
 install); ``RedisStore`` (``explorer.classroom.redis_store``) is chosen by
 ``EXPLORER_REDIS_URL`` so that several replicas behind a load balancer share classes.
 
+Announcements (``announce``/``listen``) tell every replica at once that a class changed, so
+that its followers need not wait for their next poll; a lost one costs only that wait.
+
 Expiry times are garbage collection only: whether a class is still running is decided
 from the times written *in* its records, with ``Classroom``'s clock, so the logic is the
 same in both backends and can be tested with a fake clock.
@@ -12,12 +15,24 @@ same in both backends and can be tested with a fake clock.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from explorer.core.errors import UserError
+
+_LOGGER = logging.getLogger(__name__)
+
+def tell(listeners: Iterable[Callable[[str], None]], message: str) -> None:
+    """Hand ``message`` to every listener; one listener's fault neither stops the others nor the announcer."""
+    for listener in list(listeners):
+        try:
+            listener(message)
+        except Exception:
+            _LOGGER.exception("A class listener failed")
+
 
 class StoreUnavailable(UserError):
     """The class store cannot be reached; ``str(error)`` is the one sentence a teacher sees."""
@@ -56,6 +71,12 @@ class Store(Protocol):
     def count_since(self, key: str, since: float) -> int:
         """How many members of ``key`` were seen at ``since`` or later (older ones are forgotten)."""
 
+    def announce(self, message: str) -> None:
+        """Tell every listener, in this process and in every replica sharing the store (best effort)."""
+
+    def listen(self, callback: Callable[[str], None]) -> None:
+        """From now on, ``callback(message)`` for every announcement (called in some thread of this process)."""
+
 
 class MemoryStore:
     """The in-process backend: a dict behind one lock, expiring keys as they are read or every 256 writes."""
@@ -65,6 +86,7 @@ class MemoryStore:
         self._values: dict[str, tuple[object, float]] = {}  # key -> (bytes or {member: when}, expires at)
         self._lock = threading.Lock()
         self._writes = 0
+        self._listeners: list[Callable[[str], None]] = []
 
     def _live(self, key: str):
         found = self._values.get(key)
@@ -139,3 +161,8 @@ class MemoryStore:
                 del members[gone]
             return len(members)
 
+    def announce(self, message: str) -> None:
+        tell(self._listeners, message)  # in the announcing thread: listeners only hand the work on
+
+    def listen(self, callback: Callable[[str], None]) -> None:
+        self._listeners.append(callback)

@@ -3,6 +3,10 @@
 Everything is real and on loopback: redis-server, two `streamlit run app.py` processes (each with
 its own pass log) and haproxy running the committed deploy/haproxy.cfg, all started here and
 stopped after. Each browser is pinned to a replica by HAProxy's own sticky cookie.
+
+The students' polls are slowed to one in ten seconds, so that a follower that keeps up does so
+because the teacher's replica announced the change through Redis and the student's replica
+reran the student's page (the class log says which runs a push started).
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ def deployment(tmp_path):
     ports = {"a": free_port(), "b": free_port(), "lb": free_port()}
     secret = secrets.token_hex(16)  # the same on every replica, as the README says
     logs = {name: tmp_path / f"passes-{name}.log" for name in ("a", "b")}
+    env = {name: {"EXPLORER_REDIS_URL": redis.url, "EXPLORER_PASS_LOG": str(logs[name]),
+                  "EXPLORER_CLASS_LOG": str(tmp_path / f"class-{name}.log"), "EXPLORER_CLASS_POLL_S": "10"}
+           for name in ("a", "b")}
     with ThreadPoolExecutor(2) as pool:
-        started = {name: pool.submit(start_app, ports[name], {"EXPLORER_REDIS_URL": redis.url,
-                                                               "EXPLORER_PASS_LOG": str(logs[name])},
-                                     secret, tmp_path / f"server-{name}.log") for name in ("a", "b")}
+        started = {name: pool.submit(start_app, ports[name], env[name], secret, tmp_path / f"server-{name}.log")
+                   for name in ("a", "b")}
         replicas = {name: future.result() for name, future in started.items()}
     balancer = None
     try:
@@ -75,6 +81,10 @@ def test_the_student_on_the_other_replica_follows_and_redis_down_is_one_sentence
     choose_architecture(teacher, "AlexNet", "AlexNet › AlexNet", 224)
     expect(student.get_by_role("heading", name="Layer table · AlexNet", level=1)).to_be_visible(timeout=FOLLOW_MS)
     expect(sidebar(teacher).get_by_text("1 student")).to_be_visible(timeout=FOLLOW_MS)
+    # Replica b reran the student's page for the teacher's changes on replica a (a ten-second poll would
+    # have found a change or two on its own, not every one).
+    shown = [line.split() for line in (logs["a"].parent / "class-b.log").read_text().splitlines()]
+    assert sum(line[1:2] == ["shown"] and line[-1] == "pushed" for line in shown) >= 2, shown
 
     # Redis goes away: one sentence for the teacher, and the app keeps working.
     redis.kill()

@@ -1,0 +1,109 @@
+"""Followers are told at once: when a class changes, this server reruns the pages of its own followers.
+
+Streamlit has no push between sessions, but a server can ask a session to run its script again, as
+Streamlit itself does for "run on save" (``AppSession.request_rerun``, which its file watcher calls
+from its own thread): the run draws in that session's browser like any other. The class store
+announces every change (``Classroom.on_change``: in this process, or through Redis on every
+replica), and each server keeps which of its sessions follow which class and which version their
+page shows; the ones behind are rerun.
+
+The followers' own polls (``pages.class_panel``) stay, less often, for what is never announced
+(the teacher's tab closing) and as the fallback when an announcement is lost (Redis restarting).
+What is kept per session is three short strings and a number; a session that has gone (its
+browser left) is dropped at the next change, and one that explores or leaves drops itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from streamlit import runtime
+from streamlit.proto.ClientState_pb2 import ClientState
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from explorer.classroom.classes import Classroom
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Follower:
+    code: str
+    shown: int  # the class's version that this session's last run drew
+    query_string: str  # where its browser is, so that the rerun draws the same page
+    page_script_hash: str
+
+
+_lock = threading.Lock()
+_followers: dict[str, _Follower] = {}  # session id -> what it follows
+_listened: set[int] = set()  # the classrooms (by id) whose announcements reach ``_changed``
+_pushed: set[str] = set()  # sessions rerun by a change whose run has not ended yet
+
+
+def following(classroom: Classroom, code: str, version: int) -> None:
+    """In a follower's full run: rerun this session when ``code`` gets past ``version``."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    with _lock:
+        if id(classroom) not in _listened:
+            _listened.add(id(classroom))
+            classroom.on_change(_changed)
+        _followers[ctx.session_id] = _Follower(code, version, ctx.query_string, ctx.page_script_hash)
+
+
+def not_following() -> None:
+    """In any other run: this session is not rerun for a class."""
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.session_id in _followers:
+        with _lock:
+            _followers.pop(ctx.session_id, None)
+            _pushed.discard(ctx.session_id)
+
+
+def was_pushed() -> bool:
+    """At the end of a follower's run: whether a pushed change started it (not a poll or a click)."""
+    ctx = get_script_run_ctx()
+    with _lock:
+        if ctx is None or ctx.session_id not in _pushed:
+            return False
+        _pushed.discard(ctx.session_id)
+        return True
+
+
+def count() -> int:
+    """How many sessions of this server wait for a class change (for tests and benchmarks)."""
+    return len(_followers)
+
+
+def _changed(code: str, version: int) -> None:
+    """A class changed (an announcement, in the announcing or the listening thread): rerun who is behind."""
+    with _lock:
+        behind = [(session_id, follower) for session_id, follower in _followers.items()
+                  if follower.code == code and follower.shown < version]
+        for session_id, follower in behind:
+            follower.shown = version  # one rerun per change, however often it is announced
+            _pushed.add(session_id)
+    for session_id, follower in behind:
+        if not _rerun(session_id, follower):
+            with _lock:
+                _followers.pop(session_id, None)
+                _pushed.discard(session_id)
+
+
+def _rerun(session_id: str, follower: _Follower) -> bool:
+    """Ask the session to run its page again with the widget values it has; False if it is gone."""
+    if not runtime.exists():
+        return False
+    session = runtime.get_instance().get_app_session(session_id)
+    if session is None:  # the browser left
+        return False
+    state = ClientState(query_string=follower.query_string, page_script_hash=follower.page_script_hash)
+    try:
+        session.request_rerun(state)
+    except Exception:  # a session shutting down as we ask: its browser has gone
+        log.debug("rerun of a follower refused", exc_info=True)
+        return False
+    return True

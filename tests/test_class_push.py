@@ -1,0 +1,103 @@
+"""Pushing a class's change to its followers (pages.class_push), with the server's sessions played by fakes.
+
+The real thing, a real server rerunning real browsers' pages with the polls too slow to matter,
+is tested in tests/browser/test_class_browser.py and, through Redis, in test_replicas_browser.py.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from explorer.classroom.classes import Classroom
+from explorer.classroom.store import MemoryStore
+from pages import class_push
+
+
+class FakeSession:
+    def __init__(self) -> None:
+        self.reruns = []
+
+    def request_rerun(self, client_state) -> None:
+        self.reruns.append((client_state.query_string, client_state.page_script_hash, client_state.fragment_id))
+
+
+@pytest.fixture
+def server(monkeypatch):
+    """Sessions by id (a missing one has gone), and a way to act as one of them in its run."""
+    sessions: dict[str, FakeSession] = {}
+    instance = SimpleNamespace(get_app_session=sessions.get)
+    monkeypatch.setattr(class_push, "runtime", SimpleNamespace(exists=lambda: True, get_instance=lambda: instance))
+    monkeypatch.setattr(class_push, "_followers", {})
+    monkeypatch.setattr(class_push, "_pushed", set())
+    monkeypatch.setattr(class_push, "_listened", set())
+    running = {}
+    monkeypatch.setattr(class_push, "get_script_run_ctx", lambda: running.get("ctx"))
+
+    def as_session(session_id: str, page: str = "hash-fm", query: str = "class=ABC"):
+        sessions.setdefault(session_id, FakeSession())
+        running["ctx"] = SimpleNamespace(session_id=session_id, query_string=query, page_script_hash=page)
+        return sessions[session_id]
+
+    return sessions, as_session
+
+
+def test_a_change_reruns_each_follower_behind_once_on_the_page_it_shows(server):
+    sessions, as_session = server
+    room = Classroom(MemoryStore())
+    lead, other = room.start(), room.start()
+    first, second, elsewhere = as_session("s1", "hash-fm"), as_session("s2", "hash-layers"), as_session("s3")
+    for session_id, code in (("s1", lead.code), ("s2", lead.code), ("s3", other.code)):
+        as_session(session_id)
+        class_push.following(room, code, 1)
+    as_session("s2", "hash-layers", f"class={lead.code}&arch=alexnet")
+    class_push.following(room, lead.code, 1)  # its run ended on another page: the rerun goes there
+
+    version = room.publish(lead, {"fm.layer": "conv1"})
+    assert first.reruns == [("class=ABC", "hash-fm", "")]
+    assert second.reruns == [(f"class={lead.code}&arch=alexnet", "hash-layers", "")]
+    assert elsewhere.reruns == []  # another class's follower
+    room.store.announce(f"{lead.code} {version}")  # heard twice (two replicas' messages): still one rerun
+    assert len(first.reruns) == 1
+    as_session("s1")
+    assert class_push.was_pushed() and not class_push.was_pushed()  # said once, by the run it started
+
+
+def test_a_follower_whose_page_already_shows_the_change_is_left_alone(server):
+    sessions, as_session = server
+    room = Classroom(MemoryStore())
+    lead = room.start()
+    version = room.publish(lead, {"page": "layers"})
+    session = as_session("s1")
+    class_push.following(room, lead.code, version)  # its run drew this version (a poll got there first)
+    room.store.announce(f"{lead.code} {version}")
+    assert session.reruns == []
+
+
+def test_gone_exploring_and_leaving_sessions_are_not_kept(server):
+    sessions, as_session = server
+    room = Classroom(MemoryStore())
+    lead = room.start()
+    for session_id in ("s1", "s2", "s3"):
+        as_session(session_id)
+        class_push.following(room, lead.code, 1)
+    assert class_push.count() == 3
+    as_session("s2")
+    class_push.not_following()  # it explores on its own now, or left the class
+    del sessions["s3"]  # its browser left: Streamlit has no such session any more
+    room.publish(lead, {"page": "diagram"})
+    assert class_push.count() == 1 and len(sessions["s1"].reruns) == 1 and sessions["s2"].reruns == []
+    room.end(lead)  # ending is a change: the follower learns it now, not at its next poll
+    assert len(sessions["s1"].reruns) == 2
+
+
+def test_outside_a_streamlit_server_nothing_is_rerun(server, monkeypatch):
+    sessions, as_session = server
+    room = Classroom(MemoryStore())
+    lead = room.start()
+    session = as_session("s1")
+    class_push.following(room, lead.code, 1)
+    monkeypatch.setattr(class_push, "runtime", SimpleNamespace(exists=lambda: False))
+    room.publish(lead, {"page": "layers"})  # AppTest, a script: no sessions to rerun, and no error
+    assert session.reruns == [] and class_push.count() == 0
