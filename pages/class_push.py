@@ -5,7 +5,7 @@ Streamlit itself does for "run on save" (``AppSession.request_rerun``, which its
 from its own thread): the run draws in that session's browser like any other. The class store
 announces every change (``Classroom.on_change``: in this process, or through Redis on every
 replica), and each server keeps which of its sessions follow which class and which version their
-page shows; the ones behind are rerun.
+page shows; the ones behind are rerun, a couple at a time, in the order they fell behind.
 
 The followers' own polls (``pages.class_panel``) stay, less often, for what is never announced
 (the teacher's tab closing) and as the fallback when an announcement is lost (Redis restarting).
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 
 from streamlit import runtime
@@ -36,10 +38,19 @@ class _Follower:
     page_script_hash: str
 
 
+# Thirty reruns asked at once would share one interpreter lock and all end last, together; asked a
+# couple at a time, the first followers see the change after one rerun, the last after thirty.
+AT_ONCE = 2
+HELD_S = 1.0  # a rerun that has not ended by then (a slow page, a stopped run) lets the next one go
+
 _lock = threading.Lock()
+_wake = threading.Condition(_lock)
 _followers: dict[str, _Follower] = {}  # session id -> what it follows
 _listened: set[int] = set()  # the classrooms (by id) whose announcements reach ``_changed``
 _pushed: set[str] = set()  # sessions rerun by a change whose run has not ended yet
+_waiting: deque[str] = deque()  # sessions to rerun, in the order their changes came
+_running: dict[str, float] = {}  # session id -> when its pushed rerun was asked
+_worker: list[threading.Thread] = []
 
 
 def following(classroom: Classroom, code: str, version: int) -> None:
@@ -64,12 +75,14 @@ def not_following() -> None:
 
 
 def was_pushed() -> bool:
-    """At the end of a follower's run: whether a pushed change started it (not a poll or a click)."""
+    """At the end of a follower's run: whether a pushed change started it (the next one may start now)."""
     ctx = get_script_run_ctx()
     with _lock:
         if ctx is None or ctx.session_id not in _pushed:
             return False
         _pushed.discard(ctx.session_id)
+        _running.pop(ctx.session_id, None)
+        _wake.notify()
         return True
 
 
@@ -79,18 +92,43 @@ def count() -> int:
 
 
 def _changed(code: str, version: int) -> None:
-    """A class changed (an announcement, in the announcing or the listening thread): rerun who is behind."""
+    """A class changed (an announcement, in the announcing or the listening thread): queue who is behind."""
     with _lock:
-        behind = [(session_id, follower) for session_id, follower in _followers.items()
-                  if follower.code == code and follower.shown < version]
-        for session_id, follower in behind:
-            follower.shown = version  # one rerun per change, however often it is announced
+        for session_id, follower in _followers.items():
+            if follower.code == code and follower.shown < version:
+                follower.shown = version  # one rerun per change, however often it is announced
+                if session_id not in _waiting:
+                    _waiting.append(session_id)
+        if _waiting and not _worker:
+            _worker.append(threading.Thread(target=_rerun_in_turn, name="class-push", daemon=True))
+            _worker[0].start()
+        _wake.notify()
+
+
+def _rerun_in_turn() -> None:
+    """The pushing thread: ask for the queued reruns, ``AT_ONCE`` at a time, for ever."""
+    while True:
+        with _lock:
+            while not _waiting or _busy() >= AT_ONCE:
+                _wake.wait(timeout=HELD_S / 4 if _running else None)
+            session_id = _waiting.popleft()
+            follower = _followers.get(session_id)
+            if follower is None:  # it explored, left, or went meanwhile
+                continue
             _pushed.add(session_id)
-    for session_id, follower in behind:
+            _running[session_id] = time.monotonic()
         if not _rerun(session_id, follower):
             with _lock:
                 _followers.pop(session_id, None)
                 _pushed.discard(session_id)
+                _running.pop(session_id, None)
+
+
+def _busy() -> int:
+    now = time.monotonic()
+    for session_id in [s for s, asked in _running.items() if now - asked > HELD_S]:
+        del _running[session_id]
+    return len(_running)
 
 
 def _rerun(session_id: str, follower: _Follower) -> bool:
