@@ -217,7 +217,7 @@ async def lesson(url: str, args, pid: int, log: Path) -> dict:
 def server_side(class_log: Path, began: float, ended: float, followers: int) -> tuple[list[float], int]:
     """From EXPLORER_CLASS_LOG: for each change the teacher published during the presses, the seconds until
     each follower's run on the server had drawn it (or a later one), and how many (change, follower) missed it."""
-    lines = [line.split() for line in class_log.read_text().splitlines()] if class_log.exists() else []
+    lines = [line.split()[:4] for line in class_log.read_text().splitlines()] if class_log.exists() else []
     published = [(float(t), int(v)) for t, what, v, _ in lines if what == "published" and began <= float(t) <= ended]
     shown: dict[str, list[tuple[float, int]]] = {}
     for t, what, v, member in lines:

@@ -211,10 +211,11 @@ def _watch_teacher() -> None:
     following = session.mode() == session.FOLLOWING
     if now is None or now.ended:
         st.rerun(scope="app")
-    _keep_on(now.values.get(PAGE) if following else st.session_state.get(_RAN_ON))
-    if following:
-        if (now.version, now.teacher_here) != (shown.version, shown.teacher_here):
-            st.rerun(scope="app")
+    pushed = following and class_push.on_its_way()  # a pushed rerun brings this tab up to date soon anyway
+    if not pushed:
+        _keep_on(now.values.get(PAGE) if following else st.session_state.get(_RAN_ON))
+    if following and ((now.version != shown.version and not pushed) or now.teacher_here != shown.teacher_here):
+        st.rerun(scope="app")
     spaced = codes.spaced(shown.code)
     if not following:
         st.markdown(f"**:material/explore: Exploring on your own** · class {spaced}")

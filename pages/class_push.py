@@ -40,7 +40,8 @@ class _Follower:
 
 # Thirty reruns asked at once would share one interpreter lock and all end last, together; asked a
 # couple at a time, the first followers see the change after one rerun, the last after thirty.
-AT_ONCE = 2
+AT_ONCE = 2  # one alone leaves the event loop's sending idle; benchmarks/LOAD.md has both
+SENDING_S = 0.05  # the longest pause for the last reruns' messages to leave
 HELD_S = 1.0  # a rerun that has not ended by then (a slow page, a stopped run) lets the next one go
 
 _lock = threading.Lock()
@@ -51,6 +52,7 @@ _pushed: set[str] = set()  # sessions rerun by a change whose run has not ended 
 _waiting: deque[str] = deque()  # sessions to rerun, in the order their changes came
 _running: dict[str, float] = {}  # session id -> when its pushed rerun was asked
 _worker: list[threading.Thread] = []
+_sent: deque = deque(maxlen=AT_ONCE * 2)  # (id, AppSession) rerun last: their messages may still be going out
 
 
 def following(classroom: Classroom, code: str, version: int) -> None:
@@ -86,6 +88,16 @@ def was_pushed() -> bool:
         return True
 
 
+def on_its_way() -> bool:
+    """Whether this session's rerun for a change is queued or running (a poll need not rerun it as well)."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return False
+    with _lock:
+        asked = _running.get(ctx.session_id)
+        return ctx.session_id in _waiting or (asked is not None and time.monotonic() - asked <= HELD_S)
+
+
 def count() -> int:
     """How many sessions of this server wait for a class change (for tests and benchmarks)."""
     return len(_followers)
@@ -117,11 +129,32 @@ def _rerun_in_turn() -> None:
                 continue
             _pushed.add(session_id)
             _running[session_id] = time.monotonic()
+        _let_sent_go_out()
         if not _rerun(session_id, follower):
             with _lock:
                 _followers.pop(session_id, None)
                 _pushed.discard(session_id)
                 _running.pop(session_id, None)
+
+
+
+def _let_sent_go_out(most_s: float = SENDING_S) -> None:
+    """Wait (briefly) until the last reruns' messages have left for their browsers.
+
+    The server's one event loop sends every session's messages, and it needs the interpreter lock
+    for each; while two reruns keep the lock busy it gets it only in slices, so the messages of
+    the first followers would leave together with the last ones'. A short pause between reruns
+    lets them go as soon as they are drawn.
+    """
+    deadline = time.monotonic() + most_s
+    while time.monotonic() < deadline and any(session_id not in _running and not _queue_empty(session)
+                                              for session_id, session in list(_sent)):
+        time.sleep(0.002)
+
+
+def _queue_empty(session) -> bool:
+    queue = getattr(session, "_browser_queue", None)  # Streamlit's own; without it, do not wait
+    return queue is None or queue.is_empty()
 
 
 def _busy() -> int:
@@ -141,6 +174,7 @@ def _rerun(session_id: str, follower: _Follower) -> bool:
     state = ClientState(query_string=follower.query_string, page_script_hash=follower.page_script_hash)
     try:
         session.request_rerun(state)
+        _sent.append((session_id, session))
     except Exception:  # a session shutting down as we ask: its browser has gone
         log.debug("rerun of a follower refused", exc_info=True)
         return False

@@ -128,9 +128,13 @@ def test_a_class_of_thirty_is_rerun_a_couple_at_a_time_in_the_order_it_fell_behi
         class_push.following(room, lead.code, 1)
     room.publish(lead, {"fm.layer": "conv1"})
     assert settled(lambda: len(order) == class_push.AT_ONCE, 0.3)  # the others wait for these two to end
+    as_session("s29")
+    assert class_push.on_its_way()  # queued: its own poll need not rerun it as well
     for n in range(30):
         as_session(f"s{n:02}")
+        assert class_push.on_its_way()
         assert class_push.was_pushed()  # its run ended: the next one starts (long before HELD_S)
+        assert not class_push.on_its_way()  # from now on its poll is the fallback again
         assert settled(lambda n=n: len(order) >= min(30, n + 1 + class_push.AT_ONCE), class_push.HELD_S / 2)
         assert len(order) == min(30, n + 1 + class_push.AT_ONCE)
     assert order == list(range(30))
