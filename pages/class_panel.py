@@ -55,6 +55,7 @@ def render(navigation, pages) -> None:
     elements before the sidebar's controls would make the browser draw them anew, with their defaults.
     """
     session.begin()
+    st.session_state[session.SCOPES] = {}  # this run's fragments say again what they show
     _PAGES.update({page.url_path: page for page in pages})
     st.session_state[_RAN_ON] = navigation.url_path
     _follow_page(navigation, pages)
@@ -80,7 +81,8 @@ def finish() -> None:
     follow.flush()
     if follow.following():
         follow.note_timing("shown", session.view().version, "pushed" if class_push.was_pushed() else "")
-        class_push.following(session.classroom(), session.code(), session.view().version)
+        class_push.following(session.classroom(), session.code(), session.view().version, session.view().values,
+                             st.session_state.get(session.SCOPES))
     else:
         class_push.not_following()
 

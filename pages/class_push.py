@@ -5,7 +5,8 @@ Streamlit itself does for "run on save" (``AppSession.request_rerun``, which its
 from its own thread): the run draws in that session's browser like any other. The class store
 announces every change (``Classroom.on_change``: in this process, or through Redis on every
 replica), and each server keeps which of its sessions follow which class and which version their
-page shows; the ones behind are rerun, a couple at a time, in the order they fell behind.
+page shows; the ones behind are rerun, a couple at a time, in the order they fell behind. A
+change of what one fragment shows (the layer on Feature maps) reruns that fragment only.
 
 The followers' own polls (``pages.class_panel``) stay, less often, for what is never announced
 (the teacher's tab closing) and as the fallback when an announcement is lost (Redis restarting).
@@ -19,13 +20,15 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from streamlit import runtime
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.classroom.classes import Classroom
+from explorer.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,9 @@ class _Follower:
     shown: int  # the class's version that this session's last run drew
     query_string: str  # where its browser is, so that the rerun draws the same page
     page_script_hash: str
+    values: Mapping[str, object] = field(default_factory=dict)  # the teacher's values that run drew
+    scopes: Mapping[str, frozenset] = field(default_factory=dict)  # fragment id -> the values it shows
+    fragment: str | None = None  # the one fragment to rerun for the change now queued (None: the page)
 
 
 # Thirty reruns asked at once would share one interpreter lock and all end last, together; asked a
@@ -55,16 +61,45 @@ _worker: list[threading.Thread] = []
 _sent: deque = deque(maxlen=AT_ONCE * 2)  # (id, AppSession) rerun last: their messages may still be going out
 
 
-def following(classroom: Classroom, code: str, version: int) -> None:
-    """In a follower's full run: rerun this session when ``code`` gets past ``version``."""
+def following(classroom: Classroom, code: str, version: int, values: Mapping[str, object] | None = None,
+              scopes: Mapping[str, frozenset] | None = None) -> None:
+    """In a follower's full run: rerun this session when ``code`` gets past ``version``.
+
+    ``values`` are the teacher's values this run drew and ``scopes`` the fragments that show some
+    of them: a change of one fragment's values alone reruns that fragment alone.
+    """
     ctx = get_script_run_ctx()
     if ctx is None:
         return
     with _lock:
         if id(classroom) not in _listened:
             _listened.add(id(classroom))
-            classroom.on_change(_changed)
-        _followers[ctx.session_id] = _Follower(code, version, ctx.query_string, ctx.page_script_hash)
+            classroom.on_change(lambda code, version: _changed(code, version, classroom))
+        _followers[ctx.session_id] = _Follower(code, version, ctx.query_string, ctx.page_script_hash,
+                                               dict(values or {}), dict(scopes or {}))
+
+
+def drawn(version: int, values: Mapping[str, object]) -> None:
+    """At the end of a follower's fragment rerun: the version (and values) its page shows now."""
+    ctx = get_script_run_ctx()
+    with _lock:
+        follower = _followers.get(ctx.session_id) if ctx is not None else None
+        if follower is not None and version >= follower.shown:
+            follower.shown, follower.values = version, dict(values)
+
+
+def changed(old: Mapping[str, object], new: Mapping[str, object]) -> set[str]:
+    """The names whose values differ between two snapshots' values."""
+    return {name for name in {*old, *new} if old.get(name) != new.get(name)}
+
+
+def current_fragment_id() -> str | None:
+    """The id of the fragment running now (Streamlit's own; None where this Streamlit keeps it elsewhere)."""
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
+        return ThreadState.get().fragment_id
+    except (ImportError, AttributeError):  # another Streamlit: every change then reruns the page
+        return None
 
 
 def not_following() -> None:
@@ -103,12 +138,19 @@ def count() -> int:
     return len(_followers)
 
 
-def _changed(code: str, version: int) -> None:
+def _changed(code: str, version: int, classroom: Classroom) -> None:
     """A class changed (an announcement, in the announcing or the listening thread): queue who is behind."""
+    try:
+        now = classroom.look(code)  # one read for the whole class, to tell what changed
+    except UserError:  # the store is down: rerun whole pages
+        now = None
     with _lock:
         for session_id, follower in _followers.items():
             if follower.code == code and follower.shown < version:
                 follower.shown = version  # one rerun per change, however often it is announced
+                names = changed(follower.values, now.values) if now is not None and not now.ended else None
+                follower.fragment = next((fragment for fragment, shown in follower.scopes.items()
+                                          if names and names <= shown), None)
                 if session_id not in _waiting:
                     _waiting.append(session_id)
         if _waiting and not _worker:
@@ -171,7 +213,9 @@ def _rerun(session_id: str, follower: _Follower) -> bool:
     session = runtime.get_instance().get_app_session(session_id)
     if session is None:  # the browser left
         return False
-    state = ClientState(query_string=follower.query_string, page_script_hash=follower.page_script_hash)
+    fragment = follower.fragment if follower.fragment and session.has_fragment(follower.fragment) else ""
+    state = ClientState(query_string=follower.query_string, page_script_hash=follower.page_script_hash,
+                        fragment_id=fragment)
     try:
         session.request_rerun(state)
         _sent.append((session_id, session))

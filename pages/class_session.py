@@ -41,6 +41,7 @@ MODE, CODE, LEAD, VIEW, MEMBER = "cl_mode", "cl_code", "cl_lead", "cl_view", "cl
 _NOTICES, _WRONG, _REFUSED, _COOKIE_READ, _TOUCHED = "cl_notices", "cl_wrong", "cl_refused", "cl_cookie_read", "cl_touched"
 COOKIE_TO_WRITE = "cl_cookie_write"  # "set" or "forget": what the teacher's page tells the browser this run
 PUBLISHED, PENDING, APPLIED = "cl_published", "cl_pending", "cl_applied"
+SCOPES = "cl_scopes"  # a follower's fragments (by id) -> the teacher's values each shows (pages.follow)
 TOUCH_EVERY_S = 60  # how often a teacher's runs count as activity in the store (the class lives 2 h after)
 BEAT_EVERY_S = 3.0
 

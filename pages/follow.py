@@ -44,6 +44,7 @@ from explorer.classroom.store import StoreUnavailable
 from explorer.core.errors import UserError
 from explorer.core.limits import UPLOAD_BYTES
 from explorer.inputs import samples
+from pages import class_push
 from pages import class_session as session
 
 PICTURE = "picture"
@@ -68,6 +69,13 @@ def teacher_value(name: str, default=None):
     """The teacher's value for ``name``, for a following student; ``default`` for anyone else."""
     if not following():
         return default
+    return _read(name, default)
+
+
+def _read(name: str, default=None):
+    """The teacher's value, noted as one this fragment shows (so a change of it alone reruns the fragment alone)."""
+    for names in getattr(_batching, "reads", ()):
+        names.add(name)
     return session.view().values.get(name, default)
 
 
@@ -96,21 +104,46 @@ def _fragment_rerun() -> bool:
     return ctx is not None and bool(ctx.fragment_ids_this_run)
 
 
+def _catch_up(fragment_id: str | None) -> None:
+    """A follower's pushed fragment rerun: take the class's newest snapshot if its changes are all this fragment's."""
+    scope, view = st.session_state.get(session.SCOPES, {}).get(fragment_id), session.view()
+    try:
+        now = session.classroom().look(view.code) if scope is not None else None
+    except StoreUnavailable:
+        return
+    if now is not None and not now.ended and now.version > view.version and class_push.changed(
+            view.values, now.values) <= scope:
+        st.session_state[session.VIEW] = now
+
+
 def fragment(body: Callable) -> Callable:
     """``st.fragment(body)`` whose published values go to the class together when the fragment ends.
 
     One click that changes two followed values (a new layer resets the enlarged channel) is then
-    one change of the snapshot, and every follower reruns once for it, not twice.
+    one change of the snapshot, and every follower reruns once for it, not twice. For a follower,
+    the fragment notes which of the teacher's values it shows: a change of those alone is pushed
+    as a rerun of this fragment alone (``pages.class_push``), a fraction of the page's work.
     """
     @functools.wraps(body)  # st.fragment names the fragment after the body's module and name
     def batched(*args, **kwargs):
+        own_rerun = _fragment_rerun() and not getattr(_batching, "depth", 0)
+        fragment_id, reads = class_push.current_fragment_id(), set()
+        if own_rerun and following():
+            _catch_up(fragment_id)  # the class's newest values, if this fragment is all they change
         _batching.depth = getattr(_batching, "depth", 0) + 1
+        _batching.reads = [*getattr(_batching, "reads", ()), reads]
         try:
             return body(*args, **kwargs)
         finally:  # also when the fragment ends by a rerun or a stop: what it published still goes
             _batching.depth -= 1
-            if not _batching.depth and _fragment_rerun():
+            _batching.reads = _batching.reads[:-1]
+            if following() and fragment_id:
+                st.session_state.setdefault(session.SCOPES, {})[fragment_id] = frozenset(reads)
+            if own_rerun:
                 flush()
+                if following():
+                    class_push.drawn(session.view().version, session.view().values)
+                    note_timing("shown", session.view().version, "pushed" if class_push.was_pushed() else "")
 
     return st.fragment(batched)
 
@@ -146,7 +179,7 @@ def followed(name: str, key: str, *, options: Iterable | None = None,
     Yields whether the widget should be drawn disabled (True while following).
     """
     if following():
-        value = session.view().values.get(name, _MISSING)
+        value = _read(name, _MISSING)
         allowed = options is None or value in list(options)
         if value is not _MISSING and allowed and (valid is None or valid(value)):
             st.session_state[key] = value
@@ -165,7 +198,7 @@ def followed_keys(name: str, keys: Iterable[str], *,
     """
     keys = list(keys)
     if following():
-        values = session.view().values.get(name)
+        values = _read(name)
         if isinstance(values, dict):
             values = adapt(values) if adapt is not None else values
             for key, value in (values or {}).items():

@@ -29,6 +29,10 @@ def settled(condition, seconds: float = 5.0) -> bool:
 class FakeSession:
     def __init__(self) -> None:
         self.reruns = []
+        self.fragments = {"frag-maps"}
+
+    def has_fragment(self, fragment_id: str) -> bool:
+        return fragment_id in self.fragments
 
     def request_rerun(self, client_state) -> None:
         self.reruns.append((client_state.query_string, client_state.page_script_hash, client_state.fragment_id))
@@ -138,3 +142,28 @@ def test_a_class_of_thirty_is_rerun_a_couple_at_a_time_in_the_order_it_fell_behi
         assert settled(lambda n=n: len(order) >= min(30, n + 1 + class_push.AT_ONCE), class_push.HELD_S / 2)
         assert len(order) == min(30, n + 1 + class_push.AT_ONCE)
     assert order == list(range(30))
+
+
+def test_a_change_of_one_fragments_values_reruns_that_fragment_alone(server):
+    sessions, as_session = server
+    room = Classroom(MemoryStore())
+    lead = room.start()
+    version = room.publish(lead, {"page": "feature-maps", "fm.layer": "conv1", "fm.channel": 0})
+    drawn = room.look(lead.code).values
+    session = as_session("s1")
+    # Its last run drew those values; the layer fragment shows the layer and the channel.
+    class_push.following(room, lead.code, version, drawn, {"frag-maps": frozenset({"fm.layer", "fm.channel"})})
+    room.publish(lead, {"fm.layer": "conv2", "fm.channel": 3})  # ▶ on Feature maps
+    assert settled(lambda: session.reruns) and session.reruns == [("class=ABC", "hash-fm", "frag-maps")]
+    as_session("s1")
+    class_push.was_pushed()
+    class_push.drawn(version + 1, room.look(lead.code).values)  # the fragment's rerun drew it
+    room.publish(lead, {"fm.layer": "conv3", "picture": {"digest": "ab"}})  # more than the fragment shows
+    assert settled(lambda: len(session.reruns) == 2) and session.reruns[1][2] == ""  # the whole page
+    class_push.was_pushed()
+    session.fragments.clear()  # a full run dropped the fragment (another page): the page is rerun instead
+    class_push.following(room, lead.code, version + 2, room.look(lead.code).values,
+                         {"frag-maps": frozenset({"fm.layer"})})
+    room.publish(lead, {"fm.layer": "conv4"})
+    assert settled(lambda: len(session.reruns) == 3) and session.reruns[2][2] == ""
+
