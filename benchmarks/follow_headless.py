@@ -29,7 +29,6 @@ import asyncio
 import os
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,13 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import stream_client  # noqa: E402
-from benchmarks.follow_latency import (MISS_S, NAMES, PICKED, button, lead, picked,  # noqa: E402
-                                       server_side)
+from benchmarks.follow_latency import MISS_S, NAMES, PICKED, button, lead, measure, picked  # noqa: E402
 from benchmarks.load_test import percentile, tree_cpu_seconds  # noqa: E402
 from explorer.cli.bench import machine  # noqa: E402
 from tests.browser.classroom_helpers import passes  # noqa: E402
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
-from tests.servers import free_port, start_app, stop  # noqa: E402
 
 LAYER = "Layer ("  # the Feature maps layer picker's label starts so
 JOINING_AT_ONCE = 6
@@ -225,25 +222,12 @@ def main() -> None:
     parser.add_argument("--out")
     args = parser.parse_args()
     args.chromium = "/usr/bin/chromium"
-    loads = [("at the start", os.getloadavg())]
-    with tempfile.TemporaryDirectory() as folder:
-        log, class_log = Path(folder) / "passes.log", Path(folder) / "class.log"
-        env = {"EXPLORER_PASS_LOG": str(log), "EXPLORER_CLASS_LOG": str(class_log),
-               **({"EXPLORER_CLASS_POLL_S": args.poll} if args.poll else {})}
-        port = free_port()
-        server = start_app(port, env=env, log=Path(folder) / "server.log")
-        try:
-            figures = asyncio.run(lesson(f"http://127.0.0.1:{port}", args, server.pid, log))
-        finally:
-            stop(server)
-        figures["server side"] = server_side(class_log, figures["press from"], figures["press to"], args.followers)
+
+    def more(figures: dict, class_log: Path) -> None:
         figures["sent"] = sent_after_press(class_log, figures["presses"])
         figures["pushed"] = pushed_share(class_log, figures["press from"], figures["press to"] + MISS_S)
-    loads.append(("at the end", os.getloadavg()))
-    text = report(args, figures, loads)
-    if args.out:
-        Path(args.out).write_text(text)
-    print(text)
+
+    measure(args, lesson, report, more)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,6 +292,27 @@ def report(args, figures: dict, loads: list[tuple[str, tuple]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def run_lesson(args, lesson, more: Callable[[dict, Path], None] | None = None) -> dict:
+    """A server of its own with the pass and class logs; ``lesson(url, args, pid, pass_log)``'s figures.
+
+    Then the server's side of the latency from the class log, and ``more(figures, class_log)`` for the rest.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        log, class_log = Path(folder) / "passes.log", Path(folder) / "class.log"
+        env = {"EXPLORER_PASS_LOG": str(log), "EXPLORER_CLASS_LOG": str(class_log),
+               **({"EXPLORER_CLASS_POLL_S": args.poll} if args.poll else {})}
+        port = free_port()
+        server = start_app(port, env=env, log=Path(folder) / "server.log")
+        try:
+            figures = asyncio.run(lesson(f"http://127.0.0.1:{port}", args, server.pid, log))
+        finally:
+            stop(server)
+        figures["server side"] = server_side(class_log, figures["press from"], figures["press to"], args.followers)
+        if more is not None:
+            more(figures, class_log)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--followers", type=int, default=30)
@@ -302,21 +324,17 @@ def main() -> None:
                         help="niceness of the browsers: in a class they run on the students' laptops, not the server's cores")
     parser.add_argument("--out")
     args = parser.parse_args()
-    loads = [("at the start", os.getloadavg())]
     with tempfile.TemporaryDirectory() as folder:
-        log, class_log = Path(folder) / "passes.log", Path(folder) / "class.log"
         args.chromium = str(Path(folder) / "chromium")
         Path(args.chromium).write_text(f'#!/bin/sh\nexec nice -n {args.nice} {shutil.which("chromium")} "$@"\n')
         Path(args.chromium).chmod(0o755)
-        env = {"EXPLORER_PASS_LOG": str(log), "EXPLORER_CLASS_LOG": str(class_log),
-               **({"EXPLORER_CLASS_POLL_S": args.poll} if args.poll else {})}
-        port = free_port()
-        server = start_app(port, env=env, log=Path(folder) / "server.log")
-        try:
-            figures = asyncio.run(lesson(f"http://127.0.0.1:{port}", args, server.pid, log))
-        finally:
-            stop(server)
-        figures["server side"] = server_side(class_log, figures["press from"], figures["press to"], args.followers)
+        measure(args, lesson, report)
+
+
+def measure(args, lesson, report, more: Callable[[dict, Path], None] | None = None) -> None:
+    """``run_lesson``, with the load average before and after; ``report``'s text printed and written to ``--out``."""
+    loads = [("at the start", os.getloadavg())]
+    figures = run_lesson(args, lesson, more)
     loads.append(("at the end", os.getloadavg()))
     text = report(args, figures, loads)
     if args.out:

@@ -32,19 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.follow_latency import PICKED, SETTLED  # noqa: E402
 from benchmarks.stream_client import StreamClient, connect  # noqa: E402
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
 from tests.servers import free_port, start_app, stop  # noqa: E402
 
 LAYER = "Layer ("
 QUIET_S = 8.0
-PICKED = """() => {
-  const box = [...document.querySelectorAll('[data-testid="stSelectbox"]')].find(b => b.innerText.includes('Layer ('));
-  const input = box && box.querySelector('input');
-  return input ? input.value : null;
-}"""
-SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"]')
-                 && !document.querySelector('[data-stale="true"]')"""
 
 
 def check(ok: bool, what: str) -> None:
