@@ -10,8 +10,9 @@ change of what one fragment shows (the layer on Feature maps) reruns that fragme
 
 The followers' own polls (``pages.class_panel``) stay, less often, for what is never announced
 (the teacher's tab closing) and as the fallback when an announcement is lost (Redis restarting).
-What is kept per session is three short strings and a number; a session that has gone (its
-browser left) is dropped at the next change, and one that explores or leaves drops itself.
+What is kept per session is a few short strings, a number and a reference to the class's values
+that its own state holds anyway; a session that has gone (its browser left) is dropped at the next
+change or within a minute, and one that explores or leaves drops itself.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ _pushed: set[str] = set()  # sessions rerun by a change whose run has not ended 
 _waiting: deque[str] = deque()  # sessions to rerun, in the order their changes came
 _running: dict[str, float] = {}  # session id -> when its pushed rerun was asked
 _worker: list[threading.Thread] = []
+_pruned = [0.0]  # when sessions that have gone were last dropped
+PRUNE_S = 60.0
 _sent: deque = deque(maxlen=AT_ONCE * 2)  # (id, AppSession) rerun last: their messages may still be going out
 
 
@@ -75,8 +78,14 @@ def following(classroom: Classroom, code: str, version: int, values: Mapping[str
         if id(classroom) not in _listened:
             _listened.add(id(classroom))
             classroom.on_change(lambda code, version: _changed(code, version, classroom))
+        # The values are the session's own view of the class (already held in its state): kept, not copied.
         _followers[ctx.session_id] = _Follower(code, version, ctx.query_string, ctx.page_script_hash,
-                                               dict(values or {}), dict(scopes or {}))
+                                               values or {}, dict(scopes or {}))
+        if time.monotonic() - _pruned[0] > PRUNE_S:
+            _pruned[0] = time.monotonic()
+            for gone in [s for s in _followers if not runtime.exists() or not runtime.get_instance()
+                         .is_active_session(s)]:
+                del _followers[gone]  # a tab closed while its class changed nothing (no push to find it)
 
 
 def drawn(version: int, values: Mapping[str, object]) -> None:
@@ -85,7 +94,7 @@ def drawn(version: int, values: Mapping[str, object]) -> None:
     with _lock:
         follower = _followers.get(ctx.session_id) if ctx is not None else None
         if follower is not None and version >= follower.shown:
-            follower.shown, follower.values = version, dict(values)
+            follower.shown, follower.values = version, values
 
 
 def changed(old: Mapping[str, object], new: Mapping[str, object]) -> set[str]:

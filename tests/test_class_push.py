@@ -42,13 +42,14 @@ class FakeSession:
 def server(monkeypatch):
     """Sessions by id (a missing one has gone), and a way to act as one of them in its run."""
     sessions: dict[str, FakeSession] = {}
-    instance = SimpleNamespace(get_app_session=sessions.get)
+    instance = SimpleNamespace(get_app_session=sessions.get, is_active_session=sessions.__contains__)
     monkeypatch.setattr(class_push, "runtime", SimpleNamespace(exists=lambda: True, get_instance=lambda: instance))
     monkeypatch.setattr(class_push, "_followers", {})
     monkeypatch.setattr(class_push, "_pushed", set())
     monkeypatch.setattr(class_push, "_listened", set())
     monkeypatch.setattr(class_push, "_waiting", deque())
     monkeypatch.setattr(class_push, "_running", {})
+    monkeypatch.setattr(class_push, "_pruned", [time.monotonic()])
     running = {}
     monkeypatch.setattr(class_push, "get_script_run_ctx", lambda: running.get("ctx"))
 
@@ -166,4 +167,18 @@ def test_a_change_of_one_fragments_values_reruns_that_fragment_alone(server):
                          {"frag-maps": frozenset({"fm.layer"})})
     room.publish(lead, {"fm.layer": "conv4"})
     assert settled(lambda: len(session.reruns) == 3) and session.reruns[2][2] == ""
+
+
+def test_a_tab_that_closed_in_a_quiet_class_is_dropped_within_a_minute(server, monkeypatch):
+    sessions, as_session = server
+    room = Classroom(MemoryStore())
+    lead = room.start()
+    for session_id in ("s1", "s2"):
+        as_session(session_id)
+        class_push.following(room, lead.code, 1)
+    del sessions["s1"]  # its browser left, and the teacher changes nothing
+    monkeypatch.setattr(class_push, "_pruned", [time.monotonic() - class_push.PRUNE_S - 1])
+    as_session("s2")
+    class_push.following(room, lead.code, 1)  # any follower's next run drops the gone ones
+    assert class_push.count() == 1
 
