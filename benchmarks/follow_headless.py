@@ -1,7 +1,10 @@
 """A class following its teacher, with the students' tabs played by headless clients: the server's own latency.
 
     .venv/bin/python benchmarks/follow_headless.py [--followers 30] [--presses 10] [--gap 5] [--arch lenet5|resnet18]
-                                                   [--poll SECONDS] [--out FILE]
+                                                   [--action layer|page] [--poll SECONDS] [--out FILE]
+
+``--action page``: instead of ▶, the teacher opens Layer table and Feature maps in turn (every
+follower's whole page reruns; the latency ends when its websocket has the new page's title).
 
 benchmarks/follow_latency.py drives thirty Chromium tabs, and on a 2-core machine those tabs
 take the cores from the server they measure (its browser-side figures are the renderers'
@@ -117,6 +120,36 @@ async def press(teacher, clients: list, gap: float) -> tuple[float, str, list[fl
     return pressed, target, moments
 
 
+PAGES = (("layer-table", "Layer table"), ("feature-maps", "Feature maps"))  # what --action page goes between
+
+
+async def page_press(teacher, clients: list, gap: float, arch: str, k: int) -> tuple[float, str, list[float | None]]:
+    """The teacher opens the other page (a whole-page change for every follower): like ``press``."""
+    path, title = PAGES[k % 2]
+    heading = f"{title} · {NAMES[arch]}"
+    arrived: list[float | None] = [None] * len(clients)
+
+    def watch(index: int):
+        def changed(client, at: float) -> None:
+            if arrived[index] is None and client.url_path == path and any(heading in t for t in client.texts()):
+                arrived[index] = at
+        return changed
+
+    for index, client in enumerate(clients):
+        client.on_change = watch(index)
+    began = time.perf_counter()
+    await teacher.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+    await teacher.get_by_role("heading", name=heading, level=1).wait_for(timeout=MISS_S * 1000)
+    pressed = (await teacher.evaluate("window.__pressed")) / 1000
+    deadline = time.perf_counter() + MISS_S
+    while time.perf_counter() < deadline and any(a is None for a in arrived):
+        await asyncio.sleep(0.05)
+    for client in clients:
+        client.on_change = None
+    await asyncio.sleep(max(0.0, gap - (time.perf_counter() - began)))
+    return pressed, title, arrived
+
+
 async def lesson(url: str, args, pid: int, log: Path) -> dict:
     from playwright.async_api import async_playwright
 
@@ -141,7 +174,8 @@ async def lesson(url: str, args, pid: int, log: Path) -> dict:
         stolen = stolen_seconds()
         figures["press from"] = time.time()
         for k in range(args.presses):
-            pressed, target, moments = await press(teacher, clients, args.gap)
+            pressed, target, moments = (await press(teacher, clients, args.gap) if args.action == "layer" else
+                                        await page_press(teacher, clients, args.gap, args.arch, k))
             presses.append((pressed, target, moments))
             late = [m - pressed for m in moments if m is not None]
             print(f"press {k + 1}: {target!r}; followers p50 {percentile(late, .5):.2f} s, max {max(late):.2f} s, "
@@ -187,10 +221,11 @@ def report(args, figures: dict, loads: list) -> str:
         f"Machine: {machine()}.",
         "Load average (1 / 5 / 15 min): " + "; ".join(f"{when} {a:.1f} / {b:.1f} / {c:.1f}"
                                                         for when, (a, b, c) in loads) + ".",
-        f"{NAMES[args.arch]} on Feature maps; {args.followers} headless followers; {args.presses} presses of ▶, "
+        f"{NAMES[args.arch]}; {args.followers} headless followers; {args.presses} teacher's actions "
+        f"({'▶ on Feature maps' if args.action == 'layer' else 'Layer table and Feature maps in turn'}), "
         f"{args.gap:g} s apart; EXPLORER_CLASS_POLL_S={args.poll or 'unset (2 s)'}.", "",
         "| measure | value |", "|---|---|",
-        f"| **press → follower's websocket has the new layer, p50 / p95 / max** | **{spread(latencies)}** |",
+        f"| **click → follower's websocket has what the teacher shows, p50 / p95 / max** | **{spread(latencies)}** |",
         f"| (press, follower) pairs on time / missed ({MISS_S:.0f} s) | {len(latencies)} / {pairs - len(latencies)} "
         f"of {pairs} |",
         f"| press → the teacher's run sent the change, p50 / p95 / max | {spread(figures['sent'])} |",
@@ -217,6 +252,8 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=10)
     parser.add_argument("--gap", type=float, default=5.0, help="seconds between the teacher's presses")
     parser.add_argument("--arch", choices=sorted(NAMES), default="lenet5")
+    parser.add_argument("--action", choices=("layer", "page"), default="layer",
+                        help="what the teacher does: ▶ on Feature maps (a fragment), or open the other page")
     parser.add_argument("--poll", help="EXPLORER_CLASS_POLL_S for the server (unset: the app's 2 s)")
     parser.add_argument("--nice", type=int, default=10, help="niceness of the clients (this process, once set up)")
     parser.add_argument("--out")
