@@ -94,6 +94,8 @@ def test_two_students_at_once_see_only_their_own_picture_and_results(browser, ap
             {"name": f"{marker}-b.png", "mimeType": "image/png", "buffer": coloured_png(BLUE, 2)})
         settle(trainer), settle(viewer)
         trainer.get_by_role("button", name="Take one step").click()
+        # One ▶ once the upload's run is drawn (for a moment the old layer view and the new one can both be there).
+        expect(viewer.get_by_role("button", name="▶")).to_have_count(1)
         viewer.get_by_role("button", name="▶").click()  # the next layer, while the step runs
         settle(trainer), settle(viewer)
 
