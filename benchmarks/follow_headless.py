@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import stream_client  # noqa: E402
-from benchmarks.follow_latency import MISS_S, NAMES, PICKED, button, lead, measure, picked  # noqa: E402
+from benchmarks.follow_latency import (MISS_S, NAMES, PICKED, button, lead, measure, picked,  # noqa: E402
+                                       spread, where)
 from benchmarks.load_test import percentile, tree_cpu_seconds  # noqa: E402
-from explorer.cli.bench import machine  # noqa: E402
 from tests.browser.classroom_helpers import passes  # noqa: E402
 from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
 
@@ -206,10 +206,6 @@ def sent_after_press(class_log: Path, presses: list) -> list[float]:
 
 
 def report(args, figures: dict, loads: list) -> str:
-    def spread(values: list[float]) -> str:
-        return (f"{percentile(values, .5):.2f} s / {percentile(values, .95):.2f} s / {max(values):.2f} s"
-                if values else "none")
-
     latencies = [m - pressed for pressed, _, moments in figures["presses"] for m in moments if m is not None]
     pairs = args.presses * args.followers
     server, missed_server = figures["server side"]
@@ -218,9 +214,7 @@ def report(args, figures: dict, loads: list) -> str:
     per_change = figures["press cpu"] / args.presses
     beyond_idle = (figures["press cpu"] - idle_class * figures["press wall"]) / args.presses
     return "\n".join([
-        f"Machine: {machine()}.",
-        "Load average (1 / 5 / 15 min): " + "; ".join(f"{when} {a:.1f} / {b:.1f} / {c:.1f}"
-                                                        for when, (a, b, c) in loads) + ".",
+        *where(loads),
         f"{NAMES[args.arch]}; {args.followers} headless followers; {args.presses} teacher's actions "
         f"({'▶ on Feature maps' if args.action == 'layer' else 'Layer table and Feature maps in turn'}), "
         f"{args.gap:g} s apart; EXPLORER_CLASS_POLL_S={args.poll or 'unset (2 s)'}.", "",

@@ -236,6 +236,20 @@ def server_side(class_log: Path, began: float, ended: float, followers: int) -> 
     return latencies, missed
 
 
+def spread(values: list[float]) -> str:
+    """p50 / p95 / max of seconds, as the reports write them."""
+    if not values:
+        return "none"
+    return f"{percentile(values, .5):.2f} s / {percentile(values, .95):.2f} s / {max(values):.2f} s"
+
+
+def where(loads: list[tuple[str, tuple]]) -> list[str]:
+    """A report's first lines: the machine, and its load average when the run began and ended."""
+    return [f"Machine: {machine()}.",
+            "Load average (1 / 5 / 15 min): " + "; ".join(f"{when} {a:.1f} / {b:.1f} / {c:.1f}"
+                                                            for when, (a, b, c) in loads) + "."]
+
+
 def report(args, figures: dict, loads: list[tuple[str, tuple]]) -> str:
     shown, settled, own, own_settled, missed, wrong = [], [], [], [], 0, 0
     for pressed, target, teachers, seen in figures["presses"]:
@@ -256,17 +270,10 @@ def report(args, figures: dict, loads: list[tuple[str, tuple]]) -> str:
     beyond_idle = (figures["press cpu"] - idle_class * figures["press wall"]) / args.presses
     per_follower = (idle_class - idle_alone) / max(args.followers, 1)
 
-    def spread(values: list[float]) -> str:
-        if not values:
-            return "none"
-        return f"{percentile(values, .5):.2f} s / {percentile(values, .95):.2f} s / {max(values):.2f} s"
-
     lines = [
-        f"Machine: {machine()}.",
-        "Load average (1 / 5 / 15 min): " + "; ".join(f"{when} {a:.1f} / {b:.1f} / {c:.1f}"
-                                                        for when, (a, b, c) in loads) + ".",
+        *where(loads),
         f"{NAMES[args.arch]} on Feature maps; {args.followers} followers; {args.presses} presses of ▶, "
-        f"{args.gap:g} s apart; EXPLORER_CLASS_POLL_S={args.poll or 'unset (1 s)'}; the browsers ran at nice "
+        f"{args.gap:g} s apart; EXPLORER_CLASS_POLL_S={args.poll or 'unset (2 s)'}; the browsers ran at nice "
         f"{args.nice} (the server at 0).", "",
         "| measure | value |", "|---|---|",
         f"| press → follower's picker shows the new layer, p50 / p95 / max | {spread(shown)} |",
@@ -319,7 +326,7 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=8)
     parser.add_argument("--gap", type=float, default=6.0, help="seconds between the teacher's presses")
     parser.add_argument("--arch", choices=sorted(NAMES), default="lenet5")
-    parser.add_argument("--poll", help="EXPLORER_CLASS_POLL_S for the server (unset: the app's 1 s)")
+    parser.add_argument("--poll", help="EXPLORER_CLASS_POLL_S for the server (unset: the app's 2 s)")
     parser.add_argument("--nice", type=int, default=19,
                         help="niceness of the browsers: in a class they run on the students' laptops, not the server's cores")
     parser.add_argument("--out")
