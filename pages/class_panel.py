@@ -57,6 +57,7 @@ def render(navigation, pages) -> None:
     session.begin()
     st.session_state[session.SCOPES] = {}  # this run's fragments say again what they show
     _PAGES.update({page.url_path: page for page in pages})
+    class_push.route(PAGE, {page.url_path: getattr(page, "_script_hash", None) for page in pages})
     st.session_state[_RAN_ON] = navigation.url_path
     _follow_page(navigation, pages)
     panel, notices = st.sidebar.container(), st.container()

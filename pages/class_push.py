@@ -62,6 +62,7 @@ _worker: list[threading.Thread] = []
 _pruned = [0.0]  # when sessions that have gone were last dropped
 PRUNE_S = 60.0
 _sent: deque = deque(maxlen=AT_ONCE * 2)  # (id, AppSession) rerun last: their messages may still be going out
+_routes: dict[str, object] = {"name": None, "hashes": {}}  # the value naming the teacher's page; page -> script hash
 
 
 def following(classroom: Classroom, code: str, version: int, values: Mapping[str, object] | None = None,
@@ -86,6 +87,15 @@ def following(classroom: Classroom, code: str, version: int, values: Mapping[str
             for gone in [s for s in _followers if not runtime.exists() or not runtime.get_instance()
                          .is_active_session(s)]:
                 del _followers[gone]  # a tab closed while its class changed nothing (no push to find it)
+
+
+def route(name: str, hashes: Mapping[str, str | None]) -> None:
+    """The class value ``name`` is the teacher's page, and ``hashes`` gives each page's script hash.
+
+    A change of page is then pushed straight onto the teacher's page: the follower's one run draws
+    it, instead of a run of its old page that moves on to the new one (``st.switch_page``) and a second.
+    """
+    _routes["name"], _routes["hashes"] = name, {page: hash_ for page, hash_ in hashes.items() if hash_}
 
 
 def drawn(version: int, values: Mapping[str, object]) -> None:
@@ -153,10 +163,12 @@ def _changed(code: str, version: int, classroom: Classroom) -> None:
         now = classroom.look(code)  # one read for the whole class, to tell what changed
     except UserError:  # the store is down: rerun whole pages
         now = None
+    page = _routes["hashes"].get(now.values.get(_routes["name"])) if now is not None and not now.ended else None
     with _lock:
         for session_id, follower in _followers.items():
             if follower.code == code and follower.shown < version:
                 follower.shown = version  # one rerun per change, however often it is announced
+                follower.page_script_hash = page or follower.page_script_hash
                 names = changed(follower.values, now.values) if now is not None and not now.ended else None
                 follower.fragment = next((fragment for fragment, shown in follower.scopes.items()
                                           if names and names <= shown), None)
@@ -186,7 +198,6 @@ def _rerun_in_turn() -> None:
                 _followers.pop(session_id, None)
                 _pushed.discard(session_id)
                 _running.pop(session_id, None)
-
 
 
 def _let_sent_go_out(most_s: float = SENDING_S) -> None:

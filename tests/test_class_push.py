@@ -50,6 +50,7 @@ def server(monkeypatch):
     monkeypatch.setattr(class_push, "_waiting", deque())
     monkeypatch.setattr(class_push, "_running", {})
     monkeypatch.setattr(class_push, "_pruned", [time.monotonic()])
+    monkeypatch.setattr(class_push, "_routes", {"name": None, "hashes": {}})
     running = {}
     monkeypatch.setattr(class_push, "get_script_run_ctx", lambda: running.get("ctx"))
 
@@ -167,6 +168,24 @@ def test_a_change_of_one_fragments_values_reruns_that_fragment_alone(server):
                          {"frag-maps": frozenset({"fm.layer"})})
     room.publish(lead, {"fm.layer": "conv4"})
     assert settled(lambda: len(session.reruns) == 3) and session.reruns[2][2] == ""
+
+
+def test_a_change_of_page_reruns_the_follower_on_the_teachers_new_page(server):
+    sessions, as_session = server
+    room = Classroom(MemoryStore())
+    lead = room.start()
+    class_push.route("page", {"feature-maps": "hash-fm", "layer-table": "hash-layers", "": None})
+    version = room.publish(lead, {"page": "feature-maps", "fm.layer": "conv1"})
+    session = as_session("s1", "hash-fm")
+    class_push.following(room, lead.code, version, room.look(lead.code).values, {"frag-maps": frozenset({"fm.layer"})})
+    room.publish(lead, {"page": "layer-table"})  # the teacher opens Layer table
+    # One run, on the new page: not the old page's run that would then move on to it.
+    assert settled(lambda: session.reruns) and session.reruns == [("class=ABC", "hash-layers", "")]
+    as_session("s1", "hash-layers")
+    class_push.was_pushed()
+    class_push.following(room, lead.code, version + 1, room.look(lead.code).values)
+    room.publish(lead, {"page": "no-such-page", "ly.depth": 2})  # a page this server does not have: where it is
+    assert settled(lambda: len(session.reruns) == 2) and session.reruns[1] == ("class=ABC", "hash-layers", "")
 
 
 def test_a_tab_that_closed_in_a_quiet_class_is_dropped_within_a_minute(server, monkeypatch):
