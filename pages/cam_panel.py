@@ -21,6 +21,7 @@ from explorer.runs.layer_choice import default_map_layer, map_layers
 from explorer.runs.predictions import softmax
 from pages import follow
 from pages.result_store import maps_store
+from pages.view_state import labelled_selectbox
 
 SIDE = 400  # the overlay's pixels a side, at most (small inputs are enlarged in whole blocks)
 PREDICTED = -1  # the class choice that follows the network's own answer
@@ -67,7 +68,7 @@ def _choose(spec, table: LayerTable, names: list[str]) -> tuple[str, str | None,
         if layers:
             if st.session_state.get("wl_layer") not in layers:
                 st.session_state["wl_layer"] = default_map_layer(table)
-            layer = layer_col.selectbox(f"Layer ({len(layers)} with a map)", layers, key="wl_layer",
+            layer = labelled_selectbox(layer_col, f"Layer ({len(layers)} with a map)", layers, key="wl_layer",
                                         format_func=lambda n: f"{n} · {shapes[n]}",
                                         disabled=method in ON_THE_INPUT or following,
                                         help="Any layer whose output is a map; the default is the last one larger "

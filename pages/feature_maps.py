@@ -32,7 +32,7 @@ from pages import follow
 from pages import receptive_click
 from pages.caches import run_problem, stop_if
 from pages.feature_drawings import SHOWN_SIDE, CaptureKey
-from pages.view_state import FEATURE_CHANNEL, FEATURE_LAYER, default_unless_chosen
+from pages.view_state import FEATURE_CHANNEL, FEATURE_LAYER, default_unless_chosen, labelled_selectbox
 from pages.pictures import SOURCES, UPLOAD_TYPES, digest_of, picture_or_last_good
 from pages.sidebar import Selection, current_selection
 from pages.weights_panel import describe_weights, selected_model
@@ -155,8 +155,8 @@ def pick_layer(result: Capture) -> LayerOutput:
                     disabled=following)
         forward.button("▶", key="fm_next", on_click=_step_layer, args=(names, 1), help="The layer after",
                        disabled=following)
-        chosen = picker.selectbox(
-            f"Layer ({len(names)} calls, in the order the forward pass makes them)", names, key=FEATURE_LAYER,
+        chosen = labelled_selectbox(
+            picker, f"Layer ({len(names)} calls, in the order the forward pass makes them)", names, key=FEATURE_LAYER,
             format_func=lambda name: layer_label(by_name[name]), disabled=following,
             **default_unless_chosen(FEATURE_LAYER, names, middle.name),
         )

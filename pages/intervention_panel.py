@@ -18,6 +18,7 @@ from explorer.runs import interventions
 from explorer.runs.layer_choice import split_call
 from explorer.runs.predictions import softmax
 from pages.result_store import interventions_store
+from pages.view_state import labelled_selectbox
 
 NONE = "—"
 
@@ -34,7 +35,7 @@ def _plan_from_form(spec, table: LayerTable) -> interventions.Plan | None:
     blocks = list(table.calls.loc[table.calls["type"].isin(interventions.RESIDUAL_BLOCKS), "name"])
     with st.form("wl_intervene", border=True):
         layer_col, channels_col = st.columns([3, 2])
-        layer = layer_col.selectbox("Switch off channels of", [NONE, *_switchable(table)], key="wl_ablate_layer",
+        layer = labelled_selectbox(layer_col, "Switch off channels of", [NONE, *_switchable(table)], key="wl_ablate_layer",
                                     format_func=lambda n: n if n == NONE else f"{n} · {calls.loc[n, 'output_shape']}")
         channels = channels_col.text_input("Channels (such as 0,3,8-15; empty: all)", key="wl_ablate_channels",
                                            max_chars=200)

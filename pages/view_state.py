@@ -42,3 +42,21 @@ def default_unless_chosen(key: str, options, default, argument: str = "index") -
         return {}
     st.session_state.pop(key, None)
     return {"index": list(options).index(default)} if argument == "index" else {"value": default}
+
+
+
+def labelled_selectbox(where, label: str, options, *, key: str, format_func, **kwargs):
+    """``where.selectbox(...)`` whose chosen option is shown by its label of this run.
+
+    The browser holds a selectbox's choice as its label, and Streamlit sends the choice again only
+    when the value changes: a layer whose shape changed with the input size (``layer2 · 128×28×28``
+    becoming ``128×9×9``) would keep its old label on screen. Writing the same value again before
+    the widget is drawn makes Streamlit send it, newly labelled.
+    """
+    seen_key = f"{key}__label"
+    value = st.session_state.get(key)
+    if value in options and st.session_state.get(seen_key) not in (None, str(format_func(value))):
+        st.session_state[key] = value
+    chosen = where.selectbox(label, options, key=key, format_func=format_func, **kwargs)
+    st.session_state[seen_key] = None if chosen is None else str(format_func(chosen))
+    return chosen

@@ -55,3 +55,21 @@ def test_upload_a_photo_pick_a_middle_layer_of_resnet18_and_see_the_grid_and_top
     page.set_viewport_size({"width": 1400, "height": 3000})  # the page scrolls inside the app, not the window
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "feature_maps_resnet18.png"), timeout=120_000)
+
+
+def test_the_layer_picker_shows_the_new_shape_after_a_new_input_size(open_app):
+    """The chosen layer stays chosen, and its label in the browser is the one for the new size."""
+    page = open_app("/feature-maps?arch=resnet18&h=64&w=64")
+    expect(page.get_by_role("heading", name="Inside one layer")).to_be_visible(timeout=FIRST_RENDER_MS)
+    settle(page)
+    picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="Layer (")
+    pick_option(page, picker, "layer2.0.conv1", re.compile(r"^\d+\. layer2\.0\.conv1 · Conv2d"))
+    settle(page)
+    # Hand arithmetic: conv1 and the max pool halve the side twice (64 -> 16), layer2's first conv halves it again.
+    expect(picker.locator("input")).to_have_value(re.compile(r"layer2\.0\.conv1 · Conv2d · 128×8×8$"))
+    height = page.locator('[data-testid="stSidebar"]').get_by_role("spinbutton", name="Height")
+    height.fill("96")
+    height.press("Enter")
+    settle(page)
+    expect(page.get_by_text(re.compile(r"channels of layer2\.0\.conv1, left to right"))).to_be_visible()
+    expect(picker.locator("input")).to_have_value(re.compile(r"layer2\.0\.conv1 · Conv2d · 128×12×12$"))
