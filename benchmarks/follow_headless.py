@@ -1,10 +1,13 @@
 """A class following its teacher, with the students' tabs played by headless clients: the server's own latency.
 
     .venv/bin/python benchmarks/follow_headless.py [--followers 30] [--presses 10] [--gap 5] [--arch lenet5|resnet18]
-                                                   [--action layer|page] [--poll SECONDS] [--out FILE]
+                                                   [--action layer|page|size] [--poll SECONDS] [--out FILE]
 
 ``--action page``: instead of ▶, the teacher opens Layer table and Feature maps in turn (every
 follower's whole page reruns; the latency ends when its websocket has the new page's title).
+``--action size``: the teacher types a new input size in the sidebar, a size not seen before (a
+new forward pass for the teacher; a whole-page rerun for every follower, on the teacher's cached
+capture); the latency ends when the follower's layer picker shows the layer at the new size.
 
 benchmarks/follow_latency.py drives thirty Chromium tabs, and on a 2-core machine those tabs
 take the cores from the server they measure (its browser-side figures are the renderers'
@@ -86,8 +89,8 @@ def layer_picker(client) -> str:
     raise LookupError("no layer picker")
 
 
-async def press(teacher, clients: list, gap: float) -> tuple[float, str, list[float | None]]:
-    """One ▶: (the press's moment in s, the teacher's new layer, each follower's moment of having it, or None).
+async def press(teacher, clients: list, gap: float, act=None) -> tuple[float, str, list[float | None]]:
+    """One ▶ (or ``act``): (the press's moment in s, the teacher's new layer, each follower's moment of having it, or None).
 
     A follower's moment is when its picker first left the old layer; it counts only if the picker then
     shows the teacher's new layer (a follower still on an older change would show another).
@@ -106,7 +109,7 @@ async def press(teacher, clients: list, gap: float) -> tuple[float, str, list[fl
     for index, client in enumerate(clients):
         client.on_change = watch(index)
     began = time.perf_counter()
-    await button(teacher, "fm_next", "▶").click()
+    await (act() if act is not None else button(teacher, "fm_next", "▶").click())
     await teacher.wait_for_function(f"before => ({PICKED})() !== before", arg=before, timeout=MISS_S * 1000)
     target, pressed = await picked(teacher), (await teacher.evaluate("window.__pressed")) / 1000
     deadline = time.perf_counter() + MISS_S
@@ -150,6 +153,28 @@ async def page_press(teacher, clients: list, gap: float, arch: str, k: int) -> t
     return pressed, title, arrived
 
 
+SIZE_STEP = 8  # each action's side: the network's default plus k steps, so that every one is a new forward pass
+ACTIONS = {"layer": "▶ on Feature maps", "page": "Layer table and Feature maps in turn",
+           "size": f"a new input size on Feature maps, {SIZE_STEP} pixels more each time"}
+ENTER_CLOCK = "document.addEventListener('keydown', e => { if (e.key === 'Enter') window.__pressed = Date.now(); }, true)"
+
+
+async def size_press(teacher, clients: list, gap: float, k: int) -> tuple[float, str, list[float | None]]:
+    """The teacher types a new height (the width follows) and presses Enter: like ``press``."""
+    box = teacher.locator('[data-testid="stSidebar"]').get_by_role("spinbutton", name="Height")
+    if k == 0:
+        await teacher.evaluate(ENTER_CLOCK)
+        teacher.default_side = int(await box.input_value())
+    side = teacher.default_side + SIZE_STEP * (k + 1)
+
+    async def type_it() -> None:
+        await box.fill(str(side))
+        await box.press("Enter")
+
+    pressed, target, moments = await press(teacher, clients, gap, type_it)
+    return pressed, f"{side}×{side}: {target}", moments
+
+
 async def lesson(url: str, args, pid: int, log: Path) -> dict:
     from playwright.async_api import async_playwright
 
@@ -175,7 +200,8 @@ async def lesson(url: str, args, pid: int, log: Path) -> dict:
         figures["press from"] = time.time()
         for k in range(args.presses):
             pressed, target, moments = (await press(teacher, clients, args.gap) if args.action == "layer" else
-                                        await page_press(teacher, clients, args.gap, args.arch, k))
+                                        await page_press(teacher, clients, args.gap, args.arch, k)
+                                        if args.action == "page" else await size_press(teacher, clients, args.gap, k))
             presses.append((pressed, target, moments))
             late = [m - pressed for m in moments if m is not None]
             print(f"press {k + 1}: {target!r}; followers p50 {percentile(late, .5):.2f} s, max {max(late):.2f} s, "
@@ -216,7 +242,7 @@ def report(args, figures: dict, loads: list) -> str:
     return "\n".join([
         *where(loads),
         f"{NAMES[args.arch]}; {args.followers} headless followers; {args.presses} teacher's actions "
-        f"({'▶ on Feature maps' if args.action == 'layer' else 'Layer table and Feature maps in turn'}), "
+        f"({ACTIONS[args.action]}), "
         f"{args.gap:g} s apart; EXPLORER_CLASS_POLL_S={args.poll or 'unset (2 s)'}.", "",
         "| measure | value |", "|---|---|",
         f"| **click → follower's websocket has what the teacher shows, p50 / p95 / max** | **{spread(latencies)}** |",
@@ -246,12 +272,15 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=10)
     parser.add_argument("--gap", type=float, default=5.0, help="seconds between the teacher's presses")
     parser.add_argument("--arch", choices=sorted(NAMES), default="lenet5")
-    parser.add_argument("--action", choices=("layer", "page"), default="layer",
-                        help="what the teacher does: ▶ on Feature maps (a fragment), or open the other page")
+    parser.add_argument("--action", choices=("layer", "page", "size"), default="layer",
+                        help="what the teacher does: ▶ on Feature maps (a fragment), open the other page, "
+                             "or type a new input size")
     parser.add_argument("--poll", help="EXPLORER_CLASS_POLL_S for the server (unset: the app's 2 s)")
     parser.add_argument("--nice", type=int, default=10, help="niceness of the clients (this process, once set up)")
     parser.add_argument("--out")
     args = parser.parse_args()
+    if args.action == "size" and args.arch == "lenet5":
+        parser.error("--action size needs --arch resnet18: LeNet-5 takes 32-35 pixels only")
     args.chromium = "/usr/bin/chromium"
 
     def more(figures: dict, class_log: Path) -> None:
