@@ -1,7 +1,7 @@
 """A class following its teacher, with the students' tabs played by headless clients: the server's own latency.
 
     .venv/bin/python benchmarks/follow_headless.py [--followers 30] [--presses 10] [--gap 5] [--arch lenet5|resnet18]
-                                                   [--action layer|page|size] [--poll SECONDS] [--out FILE]
+                                                   [--action layer|page|size] [--no-media] [--poll SECONDS] [--out FILE]
 
 ``--action page``: instead of ▶, the teacher opens Layer table and Feature maps in turn (every
 follower's whole page reruns; the latency ends when its websocket has the new page's title).
@@ -13,8 +13,8 @@ benchmarks/follow_latency.py drives thirty Chromium tabs, and on a 2-core machin
 take the cores from the server they measure (its browser-side figures are the renderers'
 queue). Here the teacher is one Chromium tab, doing what a teacher does (Start a class, ▶ on
 Feature maps), and each student is a ``benchmarks.stream_client.StreamClient``: one websocket
-speaking Streamlit's protocol as its frontend does (its polls, page moves, widget values and
-message cache), without drawing anything. So the cores are the server's, as in a classroom
+speaking Streamlit's protocol as its frontend does (its polls, page moves, widget values,
+message cache, and one GET for each new picture), without drawing anything. So the cores are the server's, as in a classroom
 where the students' browsers run on their own laptops.
 
 Measured, with the same clock for all (this machine's ``Date.now()`` / ``time.time()``):
@@ -64,10 +64,10 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def join(url: str, code: str, layer: str, gate: asyncio.Semaphore, joined: list[float]):
+async def join(url: str, code: str, layer: str, gate: asyncio.Semaphore, joined: list[float], media: bool = True):
     async with gate:
         began = time.perf_counter()
-        client = await stream_client.connect(url, "", f"class={code}")
+        client = await stream_client.connect(url, "", f"class={code}", fetch_media=media)
         await client.wait_for(lambda c: c.widget_value(LAYER) == layer, 300)
         joined.append(time.perf_counter() - began)
         return client
@@ -189,7 +189,7 @@ async def lesson(url: str, args, pid: int, log: Path) -> dict:
         figures["passes"]["teacher on Feature maps"] = passes(log)
         figures["idle alone"], _ = await quiet(pid, [])
         gate, joined, began = asyncio.Semaphore(JOINING_AT_ONCE), [], time.perf_counter()
-        clients = await asyncio.gather(*(join(url, code, layer, gate, joined) for _ in range(args.followers)))
+        clients = await asyncio.gather(*(join(url, code, layer, gate, joined, args.media) for _ in range(args.followers)))
         figures["join"], figures["join wall"] = joined, time.perf_counter() - began
         figures["passes"][f"{args.followers} followers joined"] = passes(log)
         print(f"class {code}: {len(clients)} followers on {layer!r} in {figures['join wall']:.0f} s", flush=True)
@@ -243,7 +243,7 @@ def report(args, figures: dict, loads: list) -> str:
         *where(loads),
         f"{NAMES[args.arch]}; {args.followers} headless followers; {args.presses} teacher's actions "
         f"({ACTIONS[args.action]}), "
-        f"{args.gap:g} s apart; EXPLORER_CLASS_POLL_S={args.poll or 'unset (2 s)'}.", "",
+        f"{args.gap:g} s apart; pictures {'fetched as a browser does' if args.media else 'not fetched'}; EXPLORER_CLASS_POLL_S={args.poll or 'unset (2 s)'}.", "",
         "| measure | value |", "|---|---|",
         f"| **click → follower's websocket has what the teacher shows, p50 / p95 / max** | **{spread(latencies)}** |",
         f"| (press, follower) pairs on time / missed ({MISS_S:.0f} s) | {len(latencies)} / {pairs - len(latencies)} "
@@ -276,6 +276,8 @@ def main() -> None:
                         help="what the teacher does: ▶ on Feature maps (a fragment), open the other page, "
                              "or type a new input size")
     parser.add_argument("--poll", help="EXPLORER_CLASS_POLL_S for the server (unset: the app's 2 s)")
+    parser.add_argument("--no-media", dest="media", action="store_false",
+                        help="the clients do not fetch the pictures (a browser does: one GET per new picture)")
     parser.add_argument("--nice", type=int, default=10, help="niceness of the clients (this process, once set up)")
     parser.add_argument("--out")
     args = parser.parse_args()
