@@ -53,10 +53,10 @@ def labelled_selectbox(where, label: str, options, *, key: str, format_func, **k
     becoming ``128×9×9``) would keep its old label on screen. Writing the same value again before
     the widget is drawn makes Streamlit send it, newly labelled.
     """
-    seen_key = f"{key}__label"
-    value = st.session_state.get(key)
-    if value in options and st.session_state.get(seen_key) not in (None, str(format_func(value))):
-        st.session_state[key] = value
+    seen_key = f"{key}__shown"  # (value, label) as the last run drew them
+    value, seen = st.session_state.get(key), st.session_state.get(seen_key)
+    if seen is not None and value == seen[0] and value in options and str(format_func(value)) != seen[1]:
+        st.session_state[key] = value  # the same choice, a new label (a choice the user made is sent anyway)
     chosen = where.selectbox(label, options, key=key, format_func=format_func, **kwargs)
-    st.session_state[seen_key] = None if chosen is None else str(format_func(chosen))
+    st.session_state[seen_key] = None if chosen is None else (chosen, str(format_func(chosen)))
     return chosen
