@@ -4,6 +4,7 @@ The fold depth and the tables it folds are a fragment: moving the slider reruns 
 that part, from the cached layer table. The depth lives in ``lt_depth`` (pages.view_state).
 """
 
+import pandas as pd
 import streamlit as st
 
 from explorer.analysis.memory_estimate import memory_warning
@@ -92,11 +93,14 @@ def fold_depth(table, linked: str | None, linked_depth: int) -> int:
         )
 
 
-@follow.fragment
-def folded_table(arch_id: str, height: int, width: int, batch: int, linked: str | None, linked_depth: int) -> None:
-    """The slider and the tables it folds; moving it reruns this alone."""
+@st.cache_data(max_entries=128, show_spinner=False)
+def folded_rows(arch_id: str, height: int, width: int, batch: int, depth: int) -> tuple[pd.Series, pd.DataFrame, bytes]:
+    """The table folded to ``depth``: its layers' own names, the rows as shown, and their CSV.
+
+    Worked out once per server (a class of thirty following one teacher shows the same table),
+    where each run folding it again was a few milliseconds per student.
+    """
     table = cached_layer_table(arch_id, height, width, batch)
-    depth = fold_depth(table, linked, linked_depth)
     rows = table.fold(depth)
     # A person reads an opened block's row as the block's total, like a folder's size;
     # the rows inside it follow, marked by the ▾ on the block.
@@ -106,15 +110,23 @@ def folded_table(arch_id: str, height: int, width: int, batch: int, linked: str 
         mult_adds=rows["block_mult_adds"],
         param_share=rows["block_params"] / max(table.totals.total_params, 1),
     ).drop(columns=["expanded", "block_params", "block_mult_adds"])
-    if linked_depth and (rows["name"] == linked).any():
+    return rows["name"], shown, shown.to_csv(index=False).encode()
+
+
+@follow.fragment
+def folded_table(arch_id: str, height: int, width: int, batch: int, linked: str | None, linked_depth: int) -> None:
+    """The slider and the tables it folds; moving it reruns this alone."""
+    depth = fold_depth(cached_layer_table(arch_id, height, width, batch), linked, linked_depth)
+    names, shown, csv = folded_rows(arch_id, height, width, batch, depth)
+    if linked_depth and (names == linked).any():
         st.markdown(f"**{linked}**, the layer the link points to (it is also in the table below):")
-        st.dataframe(shown[rows["name"] == linked], hide_index=True, width="stretch", column_config=TABLE_CONFIG)
+        st.dataframe(shown[names == linked], hide_index=True, width="stretch", column_config=TABLE_CONFIG)
     st.dataframe(shown, hide_index=True, width="stretch", column_config=TABLE_CONFIG)
     if spec.note:
         st.caption(spec.note)
     st.download_button(
         "Download this table as CSV",
-        shown.to_csv(index=False).encode(),
+        csv,
         file_name=f"{arch_id}_{height}x{width}_depth{depth}.csv",
         mime="text/csv",
     )
