@@ -71,6 +71,7 @@ def test_three_students_follow_the_teachers_page_network_and_picture_for_one_pas
     for student in students:
         expect(student.get_by_role("heading", name="Layer table · ResNet-18", level=1)).to_be_visible(timeout=FOLLOW_MS)
         expect(student).to_have_url(re.compile(rf"/layer-table\?(.*&)?class={code}(&|$)"))  # a reload stays there
+    screenshot(students[1], "class_follower_moved_to_layer_table.png")
 
     # One student explores on their own: the sidebar is theirs again, and the teacher sees it.
     explorer = students[0]
