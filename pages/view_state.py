@@ -44,7 +44,6 @@ def default_unless_chosen(key: str, options, default, argument: str = "index") -
     return {"index": list(options).index(default)} if argument == "index" else {"value": default}
 
 
-
 def labelled_selectbox(where, label: str, options, *, key: str, format_func, **kwargs):
     """``where.selectbox(...)`` whose chosen option is shown by its label of this run.
 
