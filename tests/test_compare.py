@@ -112,7 +112,7 @@ def test_timeline_leaves_out_undated_networks(comparison):
 
 
 def test_compare_page_lists_every_network_and_puts_two_on_one_scale(app_test):
-    at = app_test(query={"arch": "lenet5"}, page="pages/compare.py")
+    at = app_test(query={"arch": "lenet5"}, page="pages/compare-architectures.py")
     assert not at.exception and not at.error
     assert at.title[0].value == "Compare architectures"
     assert len(at.dataframe[0].value) == len(ARCHITECTURES)

@@ -276,7 +276,7 @@ def test_explorer_modules_do_not_import_streamlit():
 # ---- the page
 
 
-PAGE = "pages/convolution.py"
+PAGE = "pages/convolution-by-hand.py"
 
 
 def _caption_with(at, text: str) -> str:
@@ -325,7 +325,7 @@ def test_page_keeps_its_settings_and_position_across_a_visit_to_another_page(app
     at = app_test(page=PAGE)
     at.number_input(key="conv_kernel").set_value(3).run()
     at.button(key="conv_step_forward").click().run()
-    at.switch_page("pages/layers.py").run()
+    at.switch_page("pages/layer-table.py").run()
     assert not at.exception and at.title[0].value.startswith("Layer table")
     at.switch_page(PAGE).run()
     assert not at.exception

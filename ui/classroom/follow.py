@@ -44,8 +44,9 @@ from explorer.classroom.store import StoreUnavailable
 from explorer.core.errors import UserError
 from explorer.core.limits import UPLOAD_BYTES
 from explorer.inputs import samples
-from pages import class_push
-from pages import class_session as session
+from ui import streamlit_adapter
+from ui.classroom import push as class_push
+from ui.classroom import session
 
 PICTURE = "picture"
 # Benchmarks (benchmarks/follow_latency.py): a line when the teacher's change goes out and when a follower's run shows it.
@@ -95,13 +96,9 @@ def publish(name: str, value) -> None:
         return
     json.dumps(value)  # a value the class cannot read fails here, in the page that publishes it
     pending[name] = value
-    if _fragment_rerun() and not getattr(_batching, "depth", 0):  # no end of run to wait for
+    if streamlit_adapter.fragment_rerun() and not getattr(_batching, "depth", 0):  # no end of run to wait for
         flush()
 
-
-def _fragment_rerun() -> bool:
-    ctx = get_script_run_ctx()
-    return ctx is not None and bool(ctx.fragment_ids_this_run)
 
 
 def _catch_up(fragment_id: str | None) -> None:
@@ -122,11 +119,11 @@ def fragment(body: Callable) -> Callable:
     One click that changes two followed values (a new layer resets the enlarged channel) is then
     one change of the snapshot, and every follower reruns once for it, not twice. For a follower,
     the fragment notes which of the teacher's values it shows: a change of those alone is pushed
-    as a rerun of this fragment alone (``pages.class_push``), a fraction of the page's work.
+    as a rerun of this fragment alone (``ui.classroom.push``), a fraction of the page's work.
     """
     @functools.wraps(body)  # st.fragment names the fragment after the body's module and name
     def batched(*args, **kwargs):
-        own_rerun = _fragment_rerun() and not getattr(_batching, "depth", 0)
+        own_rerun = streamlit_adapter.fragment_rerun() and not getattr(_batching, "depth", 0)
         fragment_id, reads = class_push.current_fragment_id(), set()
         if own_rerun and following():
             _catch_up(fragment_id)  # the class's newest values, if this fragment is all they change

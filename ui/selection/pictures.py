@@ -16,7 +16,7 @@ import streamlit as st
 from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec, get_spec
 from explorer.inputs import images, samples
-from pages import follow
+from ui.classroom import follow
 
 SOURCES = {
     "photo": "Sample photo",

@@ -8,7 +8,7 @@ cookie once per browser session, and reads the class's snapshot for a student.
 Where the teacher's secret lives. A class's code is public (projector, link); the right
 to lead is a separate 256-bit secret that only the teacher's browser holds, in the cookie
 ``explorer_class_lead`` (``SameSite=Strict``, this server's origin only), written by a tiny
-script in the teacher's page (``pages.class_panel``). The browser sends it with every new
+script in the teacher's page (``ui.classroom.panel``). The browser sends it with every new
 connection, so a reload finds it in ``st.context.cookies`` and the teacher leads again.
 It is never in a URL (a link, the address bar on a projector, a history or a proxy's log),
 and nothing in a link makes anybody the teacher: a student whose link carries any other
@@ -27,13 +27,13 @@ import threading
 import time
 
 import streamlit as st
-from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.classroom import codes
 from explorer.classroom.classes import Classroom, ClassView, Lead
 from explorer.classroom.store import StoreUnavailable
 from explorer.core.errors import UserError
+from ui import streamlit_adapter
 
 COOKIE = "explorer_class_lead"
 LEADING, FOLLOWING, EXPLORING = "lead", "follow", "explore"
@@ -41,7 +41,7 @@ MODE, CODE, LEAD, VIEW, MEMBER = "cl_mode", "cl_code", "cl_lead", "cl_view", "cl
 _NOTICES, _WRONG, _REFUSED, _COOKIE_READ, _TOUCHED = "cl_notices", "cl_wrong", "cl_refused", "cl_cookie_read", "cl_touched"
 COOKIE_TO_WRITE = "cl_cookie_write"  # "set" or "forget": what the teacher's page tells the browser this run
 PUBLISHED, PENDING, APPLIED = "cl_published", "cl_pending", "cl_applied"
-SCOPES = "cl_scopes"  # a follower's fragments (by id) -> the teacher's values each shows (pages.follow)
+SCOPES = "cl_scopes"  # a follower's fragments (by id) -> the teacher's values each shows (ui.classroom.follow)
 TOUCH_EVERY_S = 60  # how often a teacher's runs count as activity in the store (the class lives 2 h after)
 BEAT_EVERY_S = 3.0
 
@@ -67,7 +67,7 @@ class TeacherTabs:
 
     def hold(self, lead: Lead | None) -> None:
         ctx = get_script_run_ctx()
-        if ctx is None or not Runtime.exists():
+        if ctx is None or not streamlit_adapter.server_running():
             return  # AppTest and scripts: no browser to watch; the panel's fragment beats instead
         with self.lock:
             if lead is None:
@@ -79,10 +79,10 @@ class TeacherTabs:
         while True:
             time.sleep(BEAT_EVERY_S)
             with self.lock:
-                held = list(self.leads.items()) if Runtime.exists() else []
+                held = list(self.leads.items()) if streamlit_adapter.server_running() else []
             for session_id, lead in held:
                 try:
-                    if Runtime.instance().is_active_session(session_id):
+                    if streamlit_adapter.session_is_active(session_id):
                         classroom().teacher_here(lead)
                     else:  # the tab closed: no more beats, and the students are told after a few seconds
                         with self.lock:

@@ -1,7 +1,7 @@
 """The "Where it looks" page's map: a CAM or saliency for a class, over the picture and at its own resolution.
 
 Maps are worked out once per picture, network, weights, method, layer and class for the
-whole server (``pages.result_store``). Score-CAM runs the network once per channel of
+whole server (``ui.caches.result_store``). Score-CAM runs the network once per channel of
 the layer, so it first says how many passes and about how long, runs only when asked,
 and shows a progress bar with the time left.
 """
@@ -19,9 +19,9 @@ from explorer.runs import cams, gradients
 from explorer.runs.attribution import METHODS, ON_THE_INPUT, Attribution
 from explorer.runs.layer_choice import default_map_layer, map_layers
 from explorer.runs.predictions import softmax
-from pages import follow
-from pages.result_store import maps_store
-from pages.view_state import labelled_selectbox
+from ui.caches.result_store import maps_store
+from ui.classroom import follow
+from ui.selection.view_state import labelled_selectbox
 
 SIDE = 400  # the overlay's pixels a side, at most (small inputs are enlarged in whole blocks)
 PREDICTED = -1  # the class choice that follows the network's own answer

@@ -1,12 +1,12 @@
 """The sidebar's class panel: a teacher starts, shows and ends a class; a student follows, explores, comes back.
 
 ``render`` runs at the top of every full run (app.py), before the sidebar's controls: it
-settles this session's part in a class (``pages.class_session``), puts a follower on the
+settles this session's part in a class (``ui.classroom.session``), puts a follower on the
 teacher's page, draws the panel, and says in one sentence anything that went wrong.
-``finish`` runs at the end of the run and sends what the teacher showed (``pages.follow``).
+``finish`` runs at the end of the run and sends what the teacher showed (``ui.classroom.follow``).
 
 A change by the teacher reaches its followers at once: the server reruns their pages
-(``pages.class_push``). Two small fragments do the rest without rerunning anybody's page:
+(``ui.classroom.push``). Two small fragments do the rest without rerunning anybody's page:
 the teacher's (every ``TEACHER_BEAT_S``) says "my tab is open" and counts the students; a
 student's (every ``POLL_S``) says "I am here", reads the class's version (one small read)
 and reruns the app only when this tab is behind (a lost announcement), or the teacher left
@@ -28,8 +28,10 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from explorer.classroom import codes
 from explorer.classroom.store import StoreUnavailable
 from explorer.core.errors import UserError
-from pages import class_push, follow
-from pages import class_session as session
+from ui import streamlit_adapter
+from ui.classroom import follow
+from ui.classroom import push as class_push
+from ui.classroom import session
 
 # A student's poll costs the server one small fragment run (Streamlit's own overhead, mostly). Changes
 # do not wait for it (they are pushed), so it only has to notice a teacher who left, a change whose
@@ -57,7 +59,7 @@ def render(navigation, pages) -> None:
     session.begin()
     st.session_state[session.SCOPES] = {}  # this run's fragments say again what they show
     _PAGES.update({page.url_path: page for page in pages})
-    class_push.route(PAGE, {page.url_path: getattr(page, "_script_hash", None) for page in pages})
+    class_push.route(PAGE, {page.url_path: streamlit_adapter.page_hash(page) for page in pages})
     st.session_state[_RAN_ON] = navigation.url_path
     _follow_page(navigation, pages)
     panel, notices = st.sidebar.container(), st.container()
@@ -77,7 +79,7 @@ def render(navigation, pages) -> None:
 def finish() -> None:
     """At the end of a full run: what the teacher showed goes to the class, in one change.
 
-    A follower's run ends by asking to be rerun as soon as the class changes (``pages.class_push``).
+    A follower's run ends by asking to be rerun as soon as the class changes (``ui.classroom.push``).
     """
     follow.flush()
     if follow.following():
@@ -238,7 +240,8 @@ def _keep_on(page_path: str | None) -> None:
     """
     ctx = get_script_run_ctx()
     target = _PAGES.get(page_path) if page_path is not None else None
-    if ctx is None or target is None or getattr(target, "_script_hash", None) in (None, ctx.page_script_hash):
+    here = streamlit_adapter.current_page_hash()
+    if ctx is None or target is None or streamlit_adapter.page_hash(target) in (None, here):
         return
     st.session_state.pop(session.APPLIED, None)  # a move, not the student's own click
     st.switch_page(target, query_params={"class": session.code()} if session.code() else None)
@@ -262,7 +265,7 @@ def _plain_panel() -> None:
 
 
 def _write_cookie() -> None:
-    """The teacher's browser keeps the class's secret in a cookie for this server only (see pages.class_session)."""
+    """The teacher's browser keeps the class's secret in a cookie for this server only (see ui.classroom.session)."""
     todo = st.session_state.pop(session.COOKIE_TO_WRITE, None)
     lead = session.lead()
     if lead is not None and codes.is_well_formed(lead.code) and _TOKEN.fullmatch(lead.token):

@@ -3,7 +3,7 @@
 ``show_steps`` draws the last step (loss, probabilities, gradients, updates, filters, the
 held-out check and its warnings) and the loss curve from this session's ``train_`` keys.
 In a class, the teacher's page shares those same keys' contents after each click
-(``share_steps``, as one result through ``pages.follow``); a following student's page
+(``share_steps``, as one result through ``ui.classroom.follow``); a following student's page
 keeps no training copy and draws the teacher's (``show_teachers_steps``) with the same code.
 """
 
@@ -17,7 +17,8 @@ import streamlit as st
 from explorer.figures import training as training_charts
 from explorer.runs import held_out
 from explorer.runs import training
-from pages import follow, step_checks
+from ui.classroom import follow
+from ui.panels import step_checks
 
 RESULT = "train.steps"
 _SHARED = "train_shared"  # the StepResult last shared with the class (compared by identity)

@@ -1,6 +1,6 @@
 """Convolution by hand in a class: the teacher's input, filter and settings, copied to every following student.
 
-The page keeps its own state in ``conv_`` keys (pages/convolution.py): each control's value,
+The page keeps its own state in ``conv_`` keys (pages/convolution-by-hand.py): each control's value,
 and two arrays, the grid and the filter, which the page's editors show. The teacher's are
 published as one value at the end of each of the teacher's runs; a following student's page
 takes them before it draws anything, so the windows being stepped (``conv_step``,
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from pages import follow
+from ui.classroom import follow
 
 NAME = "conv.page"
 ARRAYS = ("grid", "filter")

@@ -24,11 +24,11 @@ import weakref
 from collections.abc import Callable
 
 import streamlit as st
-from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.classroom.budget import BudgetFull, TrainingCopies, limit_from_environment
 from explorer.core import memory
+from ui import streamlit_adapter
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,8 @@ def session_owner() -> str:
 
 
 def _alive(owners: list[str]) -> set[str]:
-    if not Runtime.exists():  # AppTest and scripts: no server, so nobody can be gone
-        return set(owners)
-    runtime = Runtime.instance()
-    return {owner for owner in owners if runtime.is_active_session(owner.rsplit("/", 1)[0])}
+    # AppTest and scripts have no server, so nobody can be gone (session_is_active says True)
+    return {owner for owner in owners if streamlit_adapter.session_is_active(owner.rsplit("/", 1)[0])}
 
 
 def _sweep_forever(copies: TrainingCopies) -> None:

@@ -15,7 +15,7 @@ from explorer.figures import training as training_charts
 from explorer.runs import held_out
 from explorer.runs.step_warnings import step_warnings
 from explorer.runs.training import Trainer
-from pages.sidebar import Selection
+from ui.selection.record import Selection
 
 
 def held_out_set(selection: Selection, trainer: Trainer, sample_key: str | None) -> held_out.HeldOut | str:

@@ -21,8 +21,8 @@ from explorer.inputs.images import PreparedInput
 from explorer.runs import gradients
 from explorer.runs.layer_choice import check_unit
 from explorer.runs.outputs import LayerOutput
-from pages.caches import cached_layer_table
-from pages.result_store import maps_store
+from ui.caches.networks import cached_layer_table
+from ui.caches.result_store import maps_store
 
 SIDE = 240  # pixels a side for each of the two small pictures
 

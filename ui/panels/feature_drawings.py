@@ -20,7 +20,7 @@ from PIL import Image
 
 from explorer.figures import feature_maps as feature_grid
 from explorer.runs.outputs import Capture, LayerOutput
-from pages import receptive_click
+from ui.panels import receptive_click
 
 # (architecture id, height, width, device, weights key, picture digest): what fixes a capture.
 CaptureKey = tuple[str, int, int, str, str, str]

@@ -1,14 +1,14 @@
 """Followers are told at once: when a class changes, this server reruns the pages of its own followers.
 
 Streamlit has no push between sessions, but a server can ask a session to run its script again, as
-Streamlit itself does for "run on save" (``AppSession.request_rerun``, which its file watcher calls
+Streamlit itself does for "run on save" (``ui.streamlit_adapter.rerun_session``; its file watcher calls
 from its own thread): the run draws in that session's browser like any other. The class store
 announces every change (``Classroom.on_change``: in this process, or through Redis on every
 replica), and each server keeps which of its sessions follow which class and which version their
 page shows; the ones behind are rerun, a couple at a time, in the order they fell behind. A
 change of what one fragment shows (the layer on Feature maps) reruns that fragment only.
 
-The followers' own polls (``pages.class_panel``) stay, less often, for what is never announced
+The followers' own polls (``ui.classroom.panel``) stay, less often, for what is never announced
 (the teacher's tab closing) and as the fallback when an announcement is lost (Redis restarting).
 What is kept per session is a few short strings, a number and a reference to the class's values
 that its own state holds anyway; a session that has gone (its browser left) is dropped at the next
@@ -24,12 +24,11 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from streamlit import runtime
-from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.classroom.classes import Classroom
 from explorer.core.errors import UserError
+from ui import streamlit_adapter
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ class _Follower:
     code: str
     shown: int  # the class's version that this session's last run drew
     query_string: str  # where its browser is, so that the rerun draws the same page
-    page_script_hash: str
+    page_hash: str  # the page it is on, as the rerun request names it
     values: Mapping[str, object] = field(default_factory=dict)  # the teacher's values that run drew
     scopes: Mapping[str, frozenset] = field(default_factory=dict)  # fragment id -> the values it shows
     fragment: str | None = None  # the one fragment to rerun for the change now queued (None: the page)
@@ -73,19 +72,19 @@ def following(classroom: Classroom, code: str, version: int, values: Mapping[str
     of them: a change of one fragment's values alone reruns that fragment alone.
     """
     ctx = get_script_run_ctx()
-    if ctx is None:
+    if ctx is None or not streamlit_adapter.can_push():  # without it, the follower's poll brings each change
         return
     with _lock:
         if id(classroom) not in _listened:
             _listened.add(id(classroom))
             classroom.on_change(lambda code, version: _changed(code, version, classroom))
         # The values are the session's own view of the class (already held in its state): kept, not copied.
-        _followers[ctx.session_id] = _Follower(code, version, ctx.query_string, ctx.page_script_hash,
+        _followers[ctx.session_id] = _Follower(code, version, ctx.query_string, streamlit_adapter.current_page_hash(),
                                                values or {}, dict(scopes or {}))
         if time.monotonic() - _pruned[0] > PRUNE_S:
             _pruned[0] = time.monotonic()
-            for gone in [s for s in _followers if not runtime.exists() or not runtime.get_instance()
-                         .is_active_session(s)]:
+            for gone in [s for s in _followers if not streamlit_adapter.server_running()
+                         or not streamlit_adapter.session_is_active(s)]:
                 del _followers[gone]  # a tab closed while its class changed nothing (no push to find it)
 
 
@@ -114,11 +113,7 @@ def changed(old: Mapping[str, object], new: Mapping[str, object]) -> set[str]:
 
 def current_fragment_id() -> str | None:
     """The id of the fragment running now (Streamlit's own; None where this Streamlit keeps it elsewhere)."""
-    try:
-        from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
-        return ThreadState.get().fragment_id
-    except (ImportError, AttributeError):  # another Streamlit: every change then reruns the page
-        return None
+    return streamlit_adapter.current_fragment_id()
 
 
 def not_following() -> None:
@@ -168,7 +163,7 @@ def _changed(code: str, version: int, classroom: Classroom) -> None:
         for session_id, follower in _followers.items():
             if follower.code == code and follower.shown < version:
                 follower.shown = version  # one rerun per change, however often it is announced
-                follower.page_script_hash = page or follower.page_script_hash
+                follower.page_hash = page or follower.page_hash
                 names = changed(follower.values, now.values) if now is not None and not now.ended else None
                 follower.fragment = next((fragment for fragment, shown in follower.scopes.items()
                                           if names and names <= shown), None)
@@ -215,8 +210,7 @@ def _let_sent_go_out(most_s: float = SENDING_S) -> None:
 
 
 def _queue_empty(session) -> bool:
-    queue = getattr(session, "_browser_queue", None)  # Streamlit's own; without it, do not wait
-    return queue is None or queue.is_empty()
+    return streamlit_adapter.messages_sent(session)
 
 
 def _busy() -> int:
@@ -228,18 +222,9 @@ def _busy() -> int:
 
 def _rerun(session_id: str, follower: _Follower) -> bool:
     """Ask the session to run its page again with the widget values it has; False if it is gone."""
-    if not runtime.exists():
+    session = streamlit_adapter.rerun_session(session_id, follower.query_string, follower.page_hash,
+                                              follower.fragment)
+    if session is None:  # the browser left, or refused as it shut down
         return False
-    session = runtime.get_instance().get_app_session(session_id)
-    if session is None:  # the browser left
-        return False
-    fragment = follower.fragment if follower.fragment and session.has_fragment(follower.fragment) else ""
-    state = ClientState(query_string=follower.query_string, page_script_hash=follower.page_script_hash,
-                        fragment_id=fragment)
-    try:
-        session.request_rerun(state)
-        _sent.append((session_id, session))
-    except Exception:  # a session shutting down as we ask: its browser has gone
-        log.debug("rerun of a follower refused", exc_info=True)
-        return False
+    _sent.append((session_id, session))
     return True

@@ -12,7 +12,6 @@ architecture stays the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -21,9 +20,7 @@ from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
 from explorer.core.sizes import InputSize, parse_input_size
 from explorer.weights import catalogue
-
-if TYPE_CHECKING:
-    from pages.sidebar import Selection
+from ui.selection.record import Selection
 
 DEFAULT_ARCH = "lenet5"
 _SELECTION_KEYS = ("arch", "h", "w", "batch", "device", "weights")

@@ -1,7 +1,7 @@
 """The "Where it looks" page's interventions: switch off channels, bypass residual blocks, compare with the untouched run.
 
 A change runs only when the student presses the button (a form), once per picture,
-network, weights and plan for the whole server (``pages.result_store``). What a session
+network, weights and plan for the whole server (``ui.caches.result_store``). What a session
 keeps is the plan itself: a layer name, channel numbers, block names.
 """
 
@@ -17,8 +17,8 @@ from explorer.figures import interventions as pictures
 from explorer.runs import interventions
 from explorer.runs.layer_choice import split_call
 from explorer.runs.predictions import softmax
-from pages.result_store import interventions_store
-from pages.view_state import labelled_selectbox
+from ui.caches.result_store import interventions_store
+from ui.selection.view_state import labelled_selectbox
 
 NONE = "—"
 

@@ -10,7 +10,6 @@ server-wide cache.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
 
 import streamlit as st
 import torch
@@ -19,10 +18,8 @@ from explorer.core.errors import UserError
 from explorer.core.limits import UPLOAD_MIB
 from explorer.core.registry import ArchSpec
 from explorer.weights import catalogue, hub, uploads
-from pages.caches import shared_model
-
-if TYPE_CHECKING:
-    from pages.sidebar import Selection
+from ui.caches.networks import shared_model
+from ui.selection.record import Selection
 
 WEIGHTS, WEIGHTS_FILE, WEIGHTS_DOWNLOAD = "sb_weights", "sb_weights_file", "sb_weights_download"
 _WEIGHTS_FAILED = "sb_weights_failed"  # {(arch id, choice): the sentence saying why they fell back}

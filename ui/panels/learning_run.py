@@ -17,7 +17,6 @@ import weakref
 from collections.abc import Callable
 
 import streamlit as st
-from streamlit.runtime import Runtime
 
 from explorer.classroom.budget import training_bytes
 from explorer.core.registry import ArchSpec
@@ -25,10 +24,11 @@ from explorer.inputs.digit_sets import DRAWN_PER_DIGIT, digit_data
 from explorer.runs.learning import DigitRun
 from explorer.runs.learning_thread import Worker
 from explorer.weights import catalogue
-from pages.caches import cached_layer_table, shared_model
-from pages.sidebar import Selection
-from pages.training_copies import private_copy, session_owner, training_copies
-from pages.weights_panel import selected_model
+from ui import streamlit_adapter
+from ui.caches.networks import cached_layer_table, shared_model
+from ui.caches.training_copies import private_copy, session_owner, training_copies
+from ui.selection.record import Selection
+from ui.selection.weights_panel import selected_model
 
 
 def run_key(selection: Selection, side: int, start: str, batch: int, drawn: bool) -> tuple:
@@ -73,7 +73,7 @@ def new_run(selection: Selection, key: tuple, side: int, start: str, settings: d
 def keep_going_for(key: tuple) -> Callable[[], bool]:
     """What the run's thread asks between batches: is this tab still here, and is this still its copy?
 
-    The page holds its run through a weak proxy (pages.training_copies.private_copy), so the run
+    The page holds its run through a weak proxy (ui.caches.training_copies.private_copy), so the run
     is recognised by a weak reference to what the store holds now, which keeps nothing alive.
     """
     owner = session_owner()
@@ -83,7 +83,7 @@ def keep_going_for(key: tuple) -> Callable[[], bool]:
     run = weakref.ref(held) if held is not None else lambda: None
 
     def keep_going() -> bool:
-        if Runtime.exists() and not Runtime.instance().is_active_session(session_id):
+        if not streamlit_adapter.session_is_active(session_id):
             return False
         found = copies.get(owner, key)
         return found is not None and found is run()

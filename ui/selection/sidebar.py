@@ -2,14 +2,12 @@
 
 Pages read ``current_selection()`` and never build their own copy of these
 widgets. A shared link chooses the starting values once per browser session
-(``pages.url``); the weights controls live in ``pages.weights_panel``. In a class the
-controls are followed (``pages.follow``): a following student's sidebar shows the
+(``ui.selection.address_bar``); the weights controls live in ``ui.selection.weights_panel``. In a class the
+controls are followed (``ui.classroom.follow``): a following student's sidebar shows the
 teacher's selection, disabled, and the teacher's is published as ``"selection"``.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import streamlit as st
 
@@ -17,7 +15,11 @@ from explorer.core import devices
 from explorer.core.registry import ARCH_IDS, ArchSpec, get_spec
 from explorer.core.sizes import MAX_BATCH, MAX_SIDE, InputSize, valid_range
 from explorer.weights import catalogue
-from pages import class_session, follow, url, weights_panel
+from ui.classroom import follow
+from ui.classroom import session as class_session
+from ui.selection import address_bar as url
+from ui.selection import weights_panel
+from ui.selection.record import Selection
 
 # Widget keys; the "sb_" prefix keeps them apart from page-specific state.
 ARCH, HEIGHT, WIDTH, BATCH, DEVICE = "sb_arch", "sb_height", "sb_width", "sb_batch", "sb_device"
@@ -26,27 +28,6 @@ _URL_READ = "sb_url_read"
 _URL_PROBLEMS = "sb_url_problems"
 _SELECTION = "sb_selection"
 FOLLOWED = (ARCH, SQUARE, HEIGHT, WIDTH, BATCH, DEVICE, weights_panel.WEIGHTS)  # published as one "selection"
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The sidebar's current choice, as every page sees it."""
-
-    spec: ArchSpec
-    size: InputSize
-    device: str
-    weights: str = catalogue.RANDOM  # the weights the pages really run with
-    wanted: str = catalogue.RANDOM  # the sidebar's choice (differs after a fallback)
-    upload_digest: str | None = None  # SHA-256 of this session's uploaded state dict, if used
-
-    @property
-    def weights_key(self) -> str:
-        """The weights as a cache-key part: the choice, or the upload's hash."""
-        return f"upload-{self.upload_digest}" if self.weights == catalogue.UPLOAD else self.weights
-
-    @property
-    def fell_back(self) -> bool:
-        return self.weights != self.wanted
 
 
 def _apply_url_query() -> None:
