@@ -14,8 +14,10 @@ tests/test_streamlit_adapter.py names each internal and fails with a sentence wh
 - ``AppSession.has_fragment``: whether that session still holds the fragment a push would rerun.
 - ``AppSession._browser_queue``: whether the messages of the last pushed rerun have left, so that
   the next rerun waits for them (the public API says nothing about message delivery).
-- ``ScriptRunContext.page_script_hash`` and a page's ``_script_hash``: the page a follower is on,
-  and the page to put it on, in the form ``request_rerun`` takes.
+- ``ScriptRunContext.page_script_hash`` and an ``st.Page``'s ``StreamlitPage._script_hash``: the page a
+  follower is on, and the page to put it on, in the form ``request_rerun`` takes. (``ClientState`` can
+  also name a page by its address, ``page_name``; that would change how a pushed rerun picks its page,
+  which this move of files does not do.)
 - ``ScriptRunContext.fragment_ids_this_run`` and ``ThreadState.get().fragment_id``: whether this
   run is a fragment's rerun, and which fragment runs now (the public API has neither).
 
