@@ -5,7 +5,7 @@ import streamlit as st
 
 from explorer.analysis.compare import compare_architectures
 from explorer.core.registry import ARCH_IDS, get_spec
-from explorer.figures import parameters as charts
+from explorer.figures import parameter_charts as charts
 from ui.frame import keep_in_frame
 from ui.selection.sidebar import current_selection
 

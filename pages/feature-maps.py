@@ -3,7 +3,7 @@
 The network runs once per picture, architecture, size and device (cached); every
 other control on this page only redraws from what that one pass kept. The pass
 hooks a private module tree that shares the server's cached weights (see
-explorer.runs.views), never the shared model itself, so students
+explorer.runs.private_views), never the shared model itself, so students
 running the page at the same time cannot see each other's hooks.
 
 Everything below "Inside one layer" is a fragment (``st.fragment``): a click there
@@ -24,7 +24,7 @@ from explorer.core.registry import ArchSpec, get_spec
 from explorer.figures import feature_maps as feature_grid
 from explorer.inputs import images, samples
 from explorer.runs import capture
-from explorer.runs.outputs import Capture, LayerOutput
+from explorer.runs.capture_results import Capture, LayerOutput
 from explorer.runs.predictions import top_classes
 from explorer.weights import catalogue
 from ui.caches.networks import run_problem, stop_if

@@ -6,8 +6,8 @@ network and scale for the whole server.
 
 import streamlit as st
 
-from explorer.analysis.params import NORM, RULES, by_kind, hierarchy, parameter_layers
-from explorer.figures import parameters as charts
+from explorer.analysis.parameter_counts import NORM, RULES, by_kind, hierarchy, parameter_layers
+from explorer.figures import parameter_charts as charts
 from ui.frame import keep_in_frame
 from ui.selection.sidebar import current_selection
 

@@ -2,7 +2,7 @@
 
 The page answers two questions Feature maps cannot: where in the picture did the network
 look to decide, and what happens without a channel or a shortcut. Every pass runs on a
-private view of the server's shared model (explorer.runs.views); results are kept once
+private view of the server's shared model (explorer.runs.private_views); results are kept once
 per picture and setting for the whole server, in bounded stores (ui.caches.result_store).
 Page keys start with "wl_".
 """

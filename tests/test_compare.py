@@ -10,8 +10,8 @@ from explorer.analysis.compare import compare_architectures
 from explorer.analysis.summary import summarize
 from explorer.core.registry import ARCHITECTURES, get_spec
 from explorer.core.sizes import InputSize
-from explorer.core.meta import build_meta_model
-from explorer.figures import parameters as charts
+from explorer.core.shape_only import build_meta_model
+from explorer.figures import parameter_charts as charts
 from tests.test_params import chart_specs
 
 WITH_WEIGHTS = [spec for spec in ARCHITECTURES if spec.weights is not None]

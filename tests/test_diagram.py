@@ -12,7 +12,7 @@ from explorer.analysis.diagram import Diagram, build_diagram
 from explorer.analysis.summary import summarize
 from explorer.core.registry import ARCHITECTURES, get_spec
 from explorer.core.sizes import InputSize
-from explorer.core.meta import build_meta_model
+from explorer.core.shape_only import build_meta_model
 from explorer.figures.diagram import render_svg, to_dot
 
 

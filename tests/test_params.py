@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from explorer.analysis.params import CONV, FC, NORM, by_kind, hierarchy, layer_formula, parameter_layers, to_json
+from explorer.analysis.parameter_counts import CONV, FC, NORM, by_kind, hierarchy, layer_formula, parameter_layers, to_json
 from explorer.core.registry import ARCHITECTURES, get_spec
-from explorer.core.meta import build_meta_model
-from explorer.figures import parameters as charts
+from explorer.core.shape_only import build_meta_model
+from explorer.figures import parameter_charts as charts
 
 # LeNet-5 worked out by hand: out × in × kh × kw + out for convolutions, out × in + out for linear layers.
 LENET5_BY_HAND = {

@@ -23,7 +23,7 @@ from explorer.analysis.summary import summarize
 from explorer.core.errors import UserError
 from explorer.core.limits import REQUEST_MEMORY_BYTES
 from explorer.core.memory import format_bytes
-from explorer.core.meta import build_meta_model
+from explorer.core.shape_only import build_meta_model
 from explorer.core.registry import ARCHITECTURES, ArchSpec, get_spec
 from explorer.core.sizes import MAX_SIDE, InputSize, parse_input_size, size_problem
 from explorer.runs import capture

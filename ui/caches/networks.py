@@ -15,7 +15,7 @@ from explorer.analysis.memory_estimate import memory_refusal
 from explorer.analysis.source import architecture_source
 from explorer.analysis.summary import LayerTable, summarize
 from explorer.core import memory
-from explorer.core.meta import build_meta_model
+from explorer.core.shape_only import build_meta_model
 from explorer.core.registry import get_spec
 from explorer.core.sizes import InputSize, size_problem
 from explorer.weights import catalogue, loading

@@ -19,7 +19,7 @@ import streamlit as st
 from PIL import Image
 
 from explorer.figures import feature_maps as feature_grid
-from explorer.runs.outputs import Capture, LayerOutput
+from explorer.runs.capture_results import Capture, LayerOutput
 from ui.panels import receptive_click
 
 # (architecture id, height, width, device, weights key, picture digest): what fixes a capture.

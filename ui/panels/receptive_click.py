@@ -20,7 +20,7 @@ from explorer.figures import overlays
 from explorer.inputs.images import PreparedInput
 from explorer.runs import gradients
 from explorer.runs.layer_choice import check_unit
-from explorer.runs.outputs import LayerOutput
+from explorer.runs.capture_results import LayerOutput
 from ui.caches.networks import cached_layer_table
 from ui.caches.result_store import maps_store
 

@@ -16,7 +16,7 @@ import weakref
 
 from torch import nn
 
-from explorer.core.meta import holding
+from explorer.core.shape_only import holding
 from explorer.core.registry import ArchSpec
 
 

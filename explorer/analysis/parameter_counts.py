@@ -23,7 +23,7 @@ from torch.nn.modules.batchnorm import _NormBase
 from torch.nn.modules.conv import _ConvNd
 
 from explorer.analysis.summary import LayerTable, summarize
-from explorer.core.meta import build_meta_model
+from explorer.core.shape_only import build_meta_model
 from explorer.core.registry import get_spec
 from explorer.core.sizes import InputSize
 

@@ -1,6 +1,6 @@
 """Plotly figures for the parameter breakdowns and the architecture comparison.
 
-Pure functions: a DataFrame from ``explorer.analysis.params`` or ``explorer.analysis.compare`` in,
+Pure functions: a DataFrame from ``explorer.analysis.parameter_counts`` or ``explorer.analysis.compare`` in,
 a ``plotly.graph_objects.Figure`` out. Every hover shows the exact count and
 its percentage, so a student can read the numbers the lab works out by hand.
 Each kind of layer keeps one colour across every chart.
@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from explorer.analysis.params import CONV, FC, KINDS, NORM, OTHER
+from explorer.analysis.parameter_counts import CONV, FC, KINDS, NORM, OTHER
 from explorer.core.registry import families
 
 KIND_COLOURS = {CONV: "#4C78A8", FC: "#F58518", NORM: "#54A24B", OTHER: "#B279A2"}
