@@ -15,14 +15,17 @@ from ui.caches.training_copies import training_copies
 from tests.test_class_pages import app, fresh_classes  # noqa: F401 - fresh_classes: the autouse fixture
 
 
-def teacher_and_student(page: str, arch: str | None = None) -> tuple[AppTest, AppTest]:
+def teacher_and_student(page: str | None, arch: str | None = None) -> tuple[AppTest, AppTest]:
+    """A teacher and a following student on ``page`` (None: the default page, where the app opens)."""
     teacher = app()
     teacher.button(key="cl_start").click().run()
     if arch:
         teacher.selectbox(key="sb_arch").set_value(arch).run()
-    teacher.switch_page(page).run()
+    if page is not None:
+        teacher.switch_page(page).run()
     student = app({"class": teacher.session_state["cl_code"]})
-    student.switch_page(page).run()
+    if page is not None:
+        student.switch_page(page).run()
     assert not teacher.exception and not student.exception
     return teacher, student
 
@@ -69,7 +72,7 @@ def test_the_layer_table_and_the_diagram_follow_depth_and_node():
 
 
 def test_convolution_by_hand_follows_the_teachers_numbers_and_windows():
-    teacher, student = teacher_and_student("pages/convolution-by-hand.py")
+    teacher, student = teacher_and_student(None)  # the default page, at "/"
     teacher.selectbox(key="conv_digit").set_value(3).run()
     teacher.number_input(key="conv_stride").set_value(2).run()
     for _ in range(3):

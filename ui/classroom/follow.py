@@ -37,7 +37,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explorer.classroom import results
 from explorer.classroom.store import StoreUnavailable
