@@ -16,7 +16,7 @@ import plotly.colors
 import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
-from explorer.runs.outputs import Capture, LayerOutput
+from explorer.runs.capture_results import Capture, LayerOutput
 
 # Name shown to the user -> plotly colour scale. "Red–blue" is diverging: zero is
 # white, negatives red, positives blue, each side scaled to the larger magnitude.
