@@ -42,8 +42,9 @@ def find_layer(model: nn.Module, name: str) -> nn.Module:
     if name and name in modules:
         return modules[name]
     near = difflib.get_close_matches(str(name), [n for n in modules if n], n=1)
-    hint = f"; did you mean {near[0]!r}" if near else ""
-    raise UserError(f"This network has no layer called {str(name)[:60]!r}{hint} (or use {LOGITS!r}).")
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    raise UserError(f"This network has no layer called {str(name)[:60]!r}{hint}; use a name from the layer "
+                    f"table, or {LOGITS!r}.")
 
 
 def private_copy(model: nn.Module) -> nn.Module:
