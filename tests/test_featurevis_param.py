@@ -53,8 +53,11 @@ def test_a_fresh_picture_starts_near_grey_in_range():
 def test_the_transform_without_robustness_is_the_picture_itself_and_with_it_keeps_the_size():
     picture = torch.rand(2, 3, 40, 40)
     generator = torch.Generator().manual_seed(0)
-    assert torch.equal(transforms.apply(picture, transforms.NONE, generator), picture)
-    moved = transforms.apply(picture, transforms.Robustness(), generator)
+    assert transforms.plan(transforms.NONE, 40, 2, 5, generator) is None
+    assert torch.equal(transforms.apply(picture, None), picture)
+    moves = transforms.plan(transforms.Robustness(), 40, 2, 5, generator)
+    assert moves.shape == (5, 2, 2, 3)
+    moved = transforms.apply(picture, moves[0])
     assert moved.shape == picture.shape and not torch.allclose(moved, picture)
     # No jitter, scale 1 and no turn: the identity map. A quarter turn at scale 1/2: rotation doubled.
     still = transforms.Robustness(pad=0, first_jitter=0, second_jitter=0, scales=(1.0,), angles=(0,))

@@ -105,10 +105,11 @@ def render(model: nn.Module, layer: str, channel: int, recipe: Recipe, in_channe
     optimiser = torch.optim.Adam(image.parameters(), lr=recipe.learning_rate)
     shift = torch.tensor(mean).view(1, -1, 1, 1)
     scale = torch.tensor(std).view(1, -1, 1, 1)
+    moves = transforms.plan(recipe.robustness, recipe.size, recipe.batch, recipe.steps, generator)
     curve: list[float] = []
     with target.reading(target.private_copy(model), layer, stop=stop) as run:
         for step in range(recipe.steps):
-            seen = transforms.apply(image(), recipe.robustness, generator)
+            seen = transforms.apply(image(), None if moves is None else moves[step])
             output = run((seen - shift) / scale)
             value = target.unit_mean(output, channel).mean()
             loss = -value

@@ -74,12 +74,22 @@ def random_affine(robustness: Robustness, side: int, count: int, generator: torc
     return torch.cat([linear, offset[:, :, None]], dim=2)
 
 
-def apply(images: torch.Tensor, robustness: Robustness, generator: torch.Generator) -> torch.Tensor:
-    """``images`` (N×C×H×W, values 0…1) seen through one random transformation each, at the same size."""
+def plan(robustness: Robustness, side: int, count: int, steps: int,
+         generator: torch.Generator) -> torch.Tensor | None:
+    """Every step's matrices at once (steps × count × 2 × 3), None without robustness.
+
+    Drawn together because drawing a handful of small random tensors per step costs as
+    much Python time as LeNet-5's whole forward pass.
+    """
     if robustness == NONE:
+        return None
+    return random_affine(robustness, side, count * steps, generator).view(steps, count, 2, 3)
+
+
+def apply(images: torch.Tensor, theta: torch.Tensor | None) -> torch.Tensor:
+    """``images`` (N×C×H×W, values 0…1) seen through one matrix of ``plan`` each, at the same size."""
+    if theta is None:
         return images
-    count, _, height, width = images.shape
-    theta = random_affine(robustness, max(height, width), count, generator).to(images)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     # Sampling (picture − grey) with zeros outside is sampling the picture with grey outside: the padding.
     return F.grid_sample(images - GREY, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + GREY
