@@ -30,8 +30,10 @@ def run(capsys, monkeypatch, tmp_path):
 def test_two_channels_give_two_pngs_and_two_entries(run, tmp_path):
     out = tmp_path / "renders"
     code, stdout, _ = run("lenet5", "--weights", "digits", "--layer", "features.3", "--channels", "3,5",
-                          "--steps", "8", "--out", str(out), "--json")
+                          "--steps", "8", "--out", str(out), "--gallery", str(tmp_path / "g.png"), "--json")
     assert code == 0
+    # One row of tiles: 4 × (128 render + 8 + 40 crops + 16) + 8 wide, 128 + 34 + 8 + 16 + 18 high.
+    assert Image.open(tmp_path / "g.png").size == (4 * 192 + 8, 204)
     entries = json.loads(stdout)
     assert [e["channel"] for e in entries] == [3, 5]
     for entry in entries:

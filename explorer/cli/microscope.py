@@ -1,7 +1,7 @@
 """``microscope``: what each channel of a layer looks for, as renders on disk and numbers in JSON.
 
     python -m explorer microscope ARCH [--weights W] --layer L --channels SPEC [--steps N] [--size PX]
-                                  [--seed S] [--corpus DIR] [--out DIR] [--json]
+                                  [--seed S] [--corpus DIR] [--out DIR] [--gallery FILE] [--json]
 
 One PNG per channel goes into ``--out`` (and into the render cache, so the app shows it
 at once afterwards). Each channel's entry holds its render's activation, the best
@@ -21,6 +21,7 @@ from explorer.cli.common import WEIGHTS_HELP, model_with_weights, read_file
 from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
 from explorer.inputs import corpora
+from explorer.figures.gallery import Tile, gallery
 from explorer.inputs.png import picture_png
 from explorer.runs.featurevis import microscope
 from explorer.runs.featurevis.cache import RenderCache, render_key
@@ -66,7 +67,7 @@ def microscope_data(args: argparse.Namespace) -> list[dict]:
     found = microscope.scan_corpus(spec, model, weights, args.layer, corpus)
     folder = _out_folder(args.out)
     cache, weights_key = RenderCache(), _weights_key(args, weights)
-    entries = []
+    entries, tiles = [], []
     for channel in channels:
         key = render_key(spec.id, weights_key, args.layer, channel, recipe)
         rendered = cache.get(key)
@@ -77,10 +78,9 @@ def microscope_data(args: argparse.Namespace) -> list[dict]:
                 print(refusal, file=sys.stderr)
         unit = microscope.examine(spec, model, weights, args.layer, channel, rendered, found)
         image = folder / f"{spec.id}_{args.layer}_{channel}.png"
-        try:
-            image.write_bytes(picture_png(rendered.pictures[0]))
-        except OSError as error:
-            raise UserError(f"The render could not be written to {str(image)!r} ({error.strerror or error}).") from None
+        _write(image, picture_png(rendered.pictures[0]), "render")
+        tiles.append(Tile(channel, rendered.pictures[0], unit.activation, unit.dataset_best,
+                          tuple(example.crop for example in unit.examples)))
         entries.append({
             "channel": channel, "activation": unit.activation, "mean_activation": max(rendered.means),
             "dataset_best": unit.dataset_best,
@@ -88,7 +88,17 @@ def microscope_data(args: argparse.Namespace) -> list[dict]:
             "examples": [example.to_json() for example in unit.examples],
             "image": str(image), "objective": rendered.objective,
         })
+    if args.gallery:
+        title = f"{spec.name}, {args.layer}, {weights} weights: render (left), best examples (right)"
+        _write(Path(args.gallery), gallery(tiles, title), "gallery")
     return entries
+
+
+def _write(path: Path, data: bytes, what: str) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise UserError(f"The {what} could not be written to {str(path)!r} ({error.strerror or error}).") from None
 
 
 def print_microscope(entries: list[dict], args: argparse.Namespace) -> None:
@@ -127,5 +137,6 @@ def add_commands(commands) -> None:
     command.add_argument("--seed", type=int, default=0, help="seed of the render (and of random weights)")
     command.add_argument("--corpus", help="folder of pictures to find dataset examples in")
     command.add_argument("--out", default="microscope", help="folder for the PNGs (default ./microscope)")
+    command.add_argument("--gallery", help="also write one PNG of every channel: render, best crops, two numbers")
     command.add_argument("--json", action="store_true")
     command.set_defaults(data=microscope_data, text=print_microscope)
