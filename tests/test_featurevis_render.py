@@ -34,7 +34,7 @@ def _render(model, channel, recipe, in_channels=1):
     return render(model, "features.3", channel, recipe, in_channels, (0.0,), (1.0,))
 
 
-def test_the_same_seed_gives_the_same_picture_bit_for_bit(lenet, one_thread):
+def test_the_same_seed_gives_the_same_picture_bit_for_bit(lenet):
     first, again = (_render(lenet, 2, Recipe(steps=30, size=32, seed=7)) for _ in range(2))
     other = _render(lenet, 2, Recipe(steps=30, size=32, seed=8))
     assert first.pictures.tobytes() == again.pictures.tobytes()
@@ -125,3 +125,12 @@ def test_every_render_of_lenets_second_convolution_beats_the_best_scan(lenet, on
         if not rendered.activations[0] > found.best(channel):
             losing.append((channel, rendered.activations[0], found.best(channel)))
     assert losing == []
+
+
+def test_the_same_seed_gives_the_same_colour_render_of_a_residual_network():
+    torch.manual_seed(0)
+    model = get_spec("resnet18").build().eval()
+    first, again = (render(model, "layer2", 9, Recipe(steps=6, size=64, seed=3), 3, (0.485, 0.456, 0.406),
+                           (0.229, 0.224, 0.225)) for _ in range(2))
+    assert first.pictures.shape == (1, 64, 64, 3)
+    assert first.pictures.tobytes() == again.pictures.tobytes() and first.objective == again.objective
