@@ -54,8 +54,8 @@ def diversity_batch(recipe: Recipe, count: int = 4, weight: float = DIVERSITY_WE
     Lucid's weight of 100 suits units whose activations reach tens or hundreds. LeNet-5's
     second convolution reaches about 7: there, at 100, the four pictures' pixels were
     uncorrelated (mean pairwise correlation −0.12, against 0.83 without the term) but two
-    of them fell to 1.2 and 2.5 of the unit's 6.8 without it; at 3 the weakest still reached 4.9 and they
-    were still far apart (0.17). Pass a smaller ``weight`` for such networks.
+    of them fell to 1.2 and 2.5 (6.8 without the term); at 3 the weakest still reached
+    4.9 and they stayed far apart (0.17). Pass a smaller ``weight`` for such networks.
     """
     return replace(recipe, batch=count, diversity=weight)
 
