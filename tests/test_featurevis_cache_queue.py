@@ -97,3 +97,50 @@ def test_the_queue_runs_one_at_a_time_in_order_and_tells_each_its_place():
     assert third.place == 0 and len(queue) == 1
     queue.leave(third)
     assert len(queue) == 0
+
+
+def test_a_server_render_is_made_once_then_read_from_the_cache(tmp_path):
+    from explorer.core.registry import get_spec
+    from explorer.runs.featurevis import service
+    from explorer.weights.digit_checkpoints import digits_model
+
+    spec, model = get_spec("lenet5"), digits_model("lenet5")
+    store, queue = render_cache.RenderCache(tmp_path), RenderQueue(limit=2)
+    recipe = Recipe(steps=5, size=32)
+    assert service.cached(store, spec, "digits", "features.3", 2, recipe) is None
+    steps = []
+    made = service.obtain(store, spec, model, "digits", "digits", "features.3", 2, recipe,
+                          progress=lambda step, total, value: steps.append(step), queue=queue)
+    assert not made.from_cache and made.note is None and steps == [1, 2, 3, 4, 5] and len(queue) == 0
+    again = service.obtain(store, spec, model, "digits", "digits", "features.3", 2, recipe, queue=queue)
+    assert again.from_cache and np.array_equal(again.rendered.pictures, made.rendered.pictures)
+    blocker = queue.join()
+    queue.join()
+    with pytest.raises(UserError, match="2 renders are already queued"):
+        service.obtain(store, spec, model, "digits", "digits", "features.3", 3, recipe, queue=queue)
+    queue.leave(blocker)
+
+
+def test_a_waiting_render_hears_its_place_and_runs_when_the_one_ahead_leaves(tmp_path):
+    from explorer.core.registry import get_spec
+    from explorer.runs.featurevis import service
+    from explorer.weights.digit_checkpoints import digits_model
+
+    spec, model = get_spec("lenet5"), digits_model("lenet5")
+    store, queue = render_cache.RenderCache(tmp_path), RenderQueue(limit=4)
+    ahead = queue.join()
+    places, heard, results = [], threading.Event(), []
+
+    def hear(place: int) -> None:
+        places.append(place)
+        heard.set()
+
+    worker = threading.Thread(target=lambda: results.append(service.obtain(
+        store, spec, model, "digits", "digits", "features.3", 1, Recipe(steps=3, size=32), on_place=hear,
+        queue=queue)))
+    worker.start()
+    assert heard.wait(timeout=60)
+    assert places[0] == 1 and results == []  # one ahead, nothing rendered yet
+    queue.leave(ahead)
+    worker.join(timeout=120)
+    assert len(results) == 1 and not results[0].from_cache and len(queue) == 0
