@@ -74,3 +74,13 @@ def test_corpus_folders_without_pictures_or_with_hostile_files_are_refused(run, 
     code, _, stderr = run("lenet5", "--layer", "features.3", "--channels", "0", "--corpus", str(empty))
     assert code == 2 and "'bomb.gif' in the corpus folder was refused" in stderr
     assert len(stderr.strip().splitlines()) == 1
+
+
+def test_an_offline_imagenette_download_is_one_sentence(run, tmp_path, monkeypatch):
+    from explorer.inputs import corpora
+
+    monkeypatch.setenv(corpora.ENV_DATA, str(tmp_path / "data"))
+    monkeypatch.setattr(corpora, "IMAGENETTE_URL", "http://127.0.0.1:9/imagenette2-160.tgz")
+    code, _, stderr = run("lenet5", "--layer", "features.3", "--channels", "0", "--corpus", "imagenette")
+    assert code == 2 and stderr.startswith("Imagenette could not be downloaded from http://127.0.0.1:9/")
+    assert len(stderr.strip().splitlines()) == 1

@@ -29,6 +29,9 @@ from explorer.runs.featurevis.render import Recipe
 from explorer.weights import catalogue
 
 
+IMAGENETTE = "imagenette"  # --corpus imagenette: downloaded once (about 100 MB) into the data folder
+
+
 def _progress(channel: int):
     shown = [-1]
 
@@ -47,6 +50,22 @@ def _weights_key(args: argparse.Namespace, weights: str) -> str:
     return "file-" + hashlib.sha256(read_file(args.weights, "state dict file")).hexdigest()[:16]
 
 
+def _download_progress(done: int, total: int | None, shown: list[int] = [-1]) -> None:
+    tenth = done * 10 // total if total else done // 2**24
+    if tenth != shown[0]:
+        shown[0] = tenth
+        print(f"  Imagenette: {done / 2**20:.0f} MB" + (f" of {total / 2**20:.0f} MB" if total else ""),
+              file=sys.stderr)
+
+
+def _corpus(value: str | None, weights: str) -> corpora.Corpus:
+    if not value:
+        return microscope.default_corpus(weights)
+    if value == IMAGENETTE:
+        return corpora.imagenette(corpora.data_folder(), _download_progress)
+    return corpora.folder(value)
+
+
 def _out_folder(path: str) -> Path:
     folder = Path(path)
     try:
@@ -63,7 +82,7 @@ def microscope_data(args: argparse.Namespace) -> list[dict]:
                                        args.size)
     count = microscope.channel_count(spec, model, args.layer, recipe.size)
     channels = microscope.parse_channels(args.channels, count)
-    corpus = corpora.folder(args.corpus) if args.corpus else microscope.default_corpus(weights)
+    corpus = _corpus(args.corpus, weights)
     found = microscope.scan_corpus(spec, model, weights, args.layer, corpus)
     folder = _out_folder(args.out)
     cache, weights_key = RenderCache(), _weights_key(args, weights)
@@ -135,7 +154,8 @@ def add_commands(commands) -> None:
     command.add_argument("--size", type=_bounded(1, MAX_SIDE, "--size"),
                          help="render side in pixels (default 128, or the network's own input if smaller)")
     command.add_argument("--seed", type=int, default=0, help="seed of the render (and of random weights)")
-    command.add_argument("--corpus", help="folder of pictures to find dataset examples in")
+    command.add_argument("--corpus", help="folder of pictures to find dataset examples in, or 'imagenette' (downloaded "
+                         "once, about 100 MB, into $CNN_EXPLORER_DATA or ~/.cache/cnn-explorer/datasets)")
     command.add_argument("--out", default="microscope", help="folder for the PNGs (default ./microscope)")
     command.add_argument("--gallery", help="also write one PNG of every channel: render, best crops, two numbers")
     command.add_argument("--json", action="store_true")

@@ -31,6 +31,13 @@ PICTURE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
 MAX_FOLDER_PICTURES = 5000
 IMAGENETTE_URL = "https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz"  # torchvision's own address
 IMAGENETTE_FOLDER = "imagenette2-160"
+ENV_DATA = "CNN_EXPLORER_DATA"  # where downloaded corpora go (default ~/.cache/cnn-explorer/datasets)
+
+
+def data_folder() -> Path:
+    if os.environ.get(ENV_DATA):
+        return Path(os.environ[ENV_DATA])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cnn-explorer" / "datasets"
 
 
 @dataclass(frozen=True)
@@ -96,10 +103,11 @@ def _download(url: str, target: Path, progress: Callable[[int, int | None], None
 
 
 def imagenette(root: str | os.PathLike, progress: Callable[[int, int | None], None] | None = None,
-               url: str = IMAGENETTE_URL) -> Corpus:
+               url: str | None = None) -> Corpus:
     """Imagenette's validation pictures (160 px) under ``root``, downloading them (about 100 MB) if absent."""
     from torchvision.datasets import Imagenette
 
+    url = url or IMAGENETTE_URL
     root = Path(root)
     if not (root / IMAGENETTE_FOLDER / "val").is_dir():
         archive = root / "imagenette2-160.tgz"
