@@ -86,3 +86,26 @@ def test_imagenette_is_fetched_only_when_asked_and_an_offline_download_is_one_se
     with pytest.raises(UserError, match="Imagenette could not be downloaded"):
         corpora.imagenette(tmp_path, progress=lambda done, total: seen.append(done), url="http://127.0.0.1:9/none.tgz")
     assert seen == [] and not (tmp_path / "imagenette2-160").exists()
+
+
+def test_imagenette_when_asked_is_unpacked_and_read_through_torchvision(tmp_path):
+    import io
+    import tarfile
+
+    from PIL import Image
+
+    # A stand-in archive in Imagenette's own layout, fetched through a file:// address: nothing leaves the machine.
+    archive = tmp_path / "imagenette2-160.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for wnid, name in (("n01440764", "fish.JPEG"), ("n03888257", "chute.JPEG")):
+            buffer = io.BytesIO()
+            Image.new("RGB", (160, 120), (200, 30, 30)).save(buffer, "JPEG")
+            info = tarfile.TarInfo(f"imagenette2-160/val/{wnid}/{name}")
+            info.size = len(buffer.getvalue())
+            tar.addfile(info, io.BytesIO(buffer.getvalue()))
+    seen = []
+    found = corpora.imagenette(tmp_path / "data", progress=lambda done, total: seen.append((done, total)),
+                               url=archive.as_uri())
+    assert [p.source for p in found.pictures] == ["fish.JPEG (tench)", "chute.JPEG (parachute)"]
+    assert seen[-1][0] == archive.stat().st_size and not (tmp_path / "data" / "imagenette2-160.tgz").exists()
+    assert images.load_image(found.pictures[0].data).image.size == (160, 120)
