@@ -109,3 +109,16 @@ def test_imagenette_when_asked_is_unpacked_and_read_through_torchvision(tmp_path
     assert [p.source for p in found.pictures] == ["fish.JPEG (tench)", "chute.JPEG (parachute)"]
     assert seen[-1][0] == archive.stat().st_size and not (tmp_path / "data" / "imagenette2-160.tgz").exists()
     assert images.load_image(found.pictures[0].data).image.size == (160, 120)
+
+
+def test_logit_examples_are_whole_pictures_ranked_by_the_logit():
+    spec, model = get_spec("lenet5"), digits_model("lenet5")
+    corpus = corpora.Corpus("forty scans", corpora.scans().pictures[:40])
+    found = microscope.scan_corpus(spec, model, "digits", "logits", corpus)
+    with torch.no_grad():
+        logits = torch.cat([model(images.prepare(images.load_image(p.data), spec, 32, 32, "digits").tensor)
+                            for p in corpus.pictures])
+    shown = examples.top_examples(spec, "digits", found, 7, microscope.layer_field(spec, "logits", 32))
+    assert [e.source for e in shown] == [corpus.pictures[i].source for i in logits[:, 7].argsort(descending=True)[:9]]
+    assert all(e.box == (0, 31, 0, 31) and not e.clipped and e.position == (0, 0) for e in shown)
+    assert shown[0].source.endswith("(a 7)")  # the digit-trained LeNet-5's best 7 among forty scans is a 7
