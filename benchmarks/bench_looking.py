@@ -38,7 +38,7 @@ from torchinfo.torchinfo import clear_cached_forward_pass  # noqa: E402
 
 from explorer.analysis import summary  # noqa: E402
 from explorer.cli import bench  # noqa: E402
-from explorer.core.meta import META, build_meta_model  # noqa: E402
+from explorer.core.shape_only import META, build_meta_model  # noqa: E402
 from explorer.core.registry import get_spec  # noqa: E402
 from explorer.core.sizes import InputSize  # noqa: E402
 from explorer.runs import cams, gradients, interventions  # noqa: E402

@@ -24,8 +24,8 @@ in one process (Playwright's async API, as benchmarks/load_class.py):
 
 The browsers run at ``--nice 19`` (a wrapper script around Chromium): in a class they run on the
 students' laptops, so here they take only the CPU the server leaves. With ``EXPLORER_CLASS_LOG``
-the server writes a line when the teacher's change goes out (``pages.follow.flush``) and when a
-follower's run has drawn it (``pages.class_panel.finish``): the server's own share of the latency.
+the server writes a line when the teacher's change goes out (``ui.classroom.follow.flush``) and when a
+follower's run has drawn it (``ui.classroom.panel.finish``): the server's own share of the latency.
 
 Reported: p50/p95/max of press → follower's picker shows the new layer (and → its page has
 settled: no running indicator, nothing stale) over all (press, follower) pairs, the same on the

@@ -55,7 +55,7 @@ STEPS = 3
 # A class's pace, for the capacity figure: a layer every 5 s, a training step every 15 s.
 SWITCHES_PER_MINUTE, STEPS_PER_MINUTE = 12, 4
 # What the rest of the server may hold besides training copies: the imports, four shared models
-# (VGG-16's 0.55 GB the largest here) and the bounded page caches (pages/caches.py, feature_drawings.py).
+# (VGG-16's 0.55 GB the largest here) and the bounded page caches (ui/caches/networks.py, feature_drawings.py).
 MODELS_AND_CACHES_BYTES = int(0.8e9 + 0.55e9 + 0.05e9 + 0.5e9)
 
 

@@ -30,7 +30,7 @@ def live():
 at = AppTest.from_file(os.path.join(ROOT, "app.py"), default_timeout=300)
 at.query_params["arch"]="lenet5"
 at.run()
-at.switch_page("pages/feature_maps.py").run()
+at.switch_page("pages/feature-maps.py").run()
 for rnd in range(int(sys.argv[1])):
     for a in ARCH_IDS:
         at.sidebar.selectbox(key="sb_arch").set_value(a).run()

@@ -9,7 +9,7 @@
    moved to Feature maps (the server's ``st.switch_page``) with the teacher's layer, poll (its
    ``auto_rerun`` timer), and be counted by the teacher's sidebar ("N students following now").
 3. The teacher presses ▶: every tab must show the teacher's new layer within 20 s (the server
-   reruns its followers' sessions itself, pages.class_push; their polls are the fallback).
+   reruns its followers' sessions itself, ui.classroom.push; their polls are the fallback).
 4. The teacher opens Layer table: every tab is moved there (``st.switch_page`` in a run the
    server started) and Feature maps' elements are gone from it.
 5. The teacher's tab closes. Nothing announces that, so only each tab's own poll (the

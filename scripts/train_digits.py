@@ -32,7 +32,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from explorer.core.registry import get_spec  # noqa: E402
-from explorer.inputs import datasets, drawings  # noqa: E402
+from explorer.inputs import digit_inputs, drawings  # noqa: E402
 from explorer.inputs.scans import SPLIT_SEED, TEST_SHARE  # noqa: E402
 from explorer.runs.evaluation import correct_count  # noqa: E402
 from explorer.weights import digit_checkpoints  # noqa: E402
@@ -59,7 +59,7 @@ def deterministic(seed: int) -> torch.Generator:
 
 def make_drawings(settings: dict) -> tuple[torch.Tensor, torch.Tensor]:
     style = getattr(drawings.Style, settings["style"])()
-    return datasets.drawing_inputs(
+    return digit_inputs.drawing_inputs(
         drawings.drawings(settings["per_digit"], settings["seed"], style, settings["shapes"])
     )
 
@@ -114,8 +114,8 @@ def score(model: torch.nn.Module, inputs: torch.Tensor, labels: torch.Tensor) ->
 def lenet5(with_drawings: bool) -> tuple[torch.nn.Module, dict]:
     """The shipped LeNet-5, and a twin trained without the held-out shapes to measure unseen shapes."""
     started = time.perf_counter()
-    train_x, train_y = datasets.scan_inputs("train")
-    test_x, test_y = datasets.scan_inputs("test")
+    train_x, train_y = digit_inputs.scan_inputs("train")
+    test_x, test_y = digit_inputs.scan_inputs("test")
     scans = len(train_y)
     page_test, new_shapes_test = make_drawings(PAGE_TEST), make_drawings(NEW_SHAPES_TEST)
     shape_experiment = None
@@ -162,7 +162,7 @@ def train_toy(arch_id: str, sides: tuple[int, ...], generator: torch.Generator) 
     """Many noisy copies of the ten clean digits per step, at every input size the network takes."""
     model = get_spec(arch_id).build("cpu").train()
     optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
-    clean = {side: datasets.scoreboard_inputs(arch_id, side) for side in sides}
+    clean = {side: digit_inputs.scoreboard_inputs(arch_id, side) for side in sides}
     for _ in range(TOY_STEPS):
         loss = 0.0
         for inputs, labels in clean.values():
@@ -184,8 +184,8 @@ def toy(arch_id: str) -> tuple[torch.nn.Module, dict]:
     model = train_toy(arch_id, sides, generator)
     report = {"arch": arch_id, "input_sizes": list(sides), "clean": {}, "one_cell_flipped": {}}
     for side in sides:
-        report["clean"][str(side)] = score(model, *datasets.scoreboard_inputs(arch_id, side))
-        report["one_cell_flipped"][str(side)] = score(model, *datasets.scoreboard_flips(arch_id, side))
+        report["clean"][str(side)] = score(model, *digit_inputs.scoreboard_inputs(arch_id, side))
+        report["one_cell_flipped"][str(side)] = score(model, *digit_inputs.scoreboard_flips(arch_id, side))
     flipped = report["one_cell_flipped"][str(sides[0])]
     report.update({
         "summary": (f"reads {report['clean'][str(sides[0])]['correct']} of 10 clean scoreboard digits and "

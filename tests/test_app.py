@@ -8,11 +8,11 @@ import streamlit as st
 from explorer.core.registry import get_spec
 from tests.conftest import ROOT
 
-APP_SOURCE = (ROOT / "app.py").read_text()
-PAGE_LINES = [line for line in APP_SOURCE.splitlines() if line.strip().startswith("st.Page(")]
-# (file, url_path, default, hidden) for each st.Page of app.py, in order.
+FRAME_SOURCE = (ROOT / "ui" / "frame.py").read_text()
+PAGE_LINES = [line for line in FRAME_SOURCE.splitlines() if line.strip().startswith("st.Page(")]
+# (file, url_path, default, hidden) for each st.Page of the frame, in order.
 PAGE_TABLE = [
-    (re.search(r'st\.Page\("(pages/\w+\.py)"', line)[1], re.search(r'url_path="([^"]+)"', line)[1],
+    (re.search(r'st\.Page\("(pages/[\w-]+\.py)"', line)[1], re.search(r'url_path="([^"]+)"', line)[1],
      "default=True" in line, 'visibility="hidden"' in line)
     for line in PAGE_LINES
 ]
@@ -20,26 +20,26 @@ PAGE_ENTRIES = [(path, url_path) for path, url_path, _, hidden in PAGE_TABLE if 
 ADDRESSES = [url_path for _, url_path, default, _ in PAGE_TABLE if not default]  # the default is served at "/"
 
 
-def test_every_page_file_is_listed_once_with_a_url_path_unlike_its_file_name():
+def test_every_page_file_is_listed_once_and_named_after_its_address():
     files = [path for path, _ in PAGE_ENTRIES]
-    assert len(PAGE_TABLE) == len(PAGE_LINES) and "pages/layers.py" in files and len(files) == len(set(files))
-    for path, url_path, _, _ in PAGE_TABLE:
+    assert len(PAGE_TABLE) == len(PAGE_LINES) and "pages/layer-table.py" in files and len(files) == len(set(files))
+    for path, url_path, default, _ in PAGE_TABLE:
         assert (ROOT / path).exists()
-        # Streamlit's legacy pages/ discovery would run the file alone for a matching URL.
-        assert url_path != path.removeprefix("pages/").removesuffix(".py")
+        # Streamlit's legacy pages/ lookup answers a fresh server's first link with the file of
+        # that name: every address but the default's ("/") names its own page's file.
+        assert default or url_path == path.removeprefix("pages/").removesuffix(".py")
     # The default page lives at "/"; a hidden twin of it answers its own name.
     default = next(path for path, _, is_default, _ in PAGE_TABLE if is_default)
     assert any(path == default and hidden and url == "convolution-by-hand" for path, url, _, hidden in PAGE_TABLE)
 
 
-def test_every_address_has_its_first_visit_file_and_no_file_outlives_its_address():
-    # On a freshly started server the legacy lookup finds pages/<address>.py, which runs app.py
-    # (pages/first_visit.py); tests/browser/test_first_link_browser.py shows the effect in Chromium.
-    first_visit_files = {path.stem for path in (ROOT / "pages").glob("*-*.py")}
-    assert first_visit_files == set(ADDRESSES)
+def test_pages_holds_the_pages_alone_each_kept_in_the_frame():
+    # A page that the legacy lookup runs alone runs the frame instead (ui/frame.py);
+    # tests/browser/test_first_link_browser.py shows the effect in Chromium.
+    assert {path.stem for path in (ROOT / "pages").glob("*.py")} == set(ADDRESSES)
     for address in ADDRESSES:
         code = (ROOT / "pages" / f"{address}.py").read_text()
-        assert "from pages.first_visit import run_app" in code and code.rstrip().endswith("run_app()")
+        assert "from ui.frame import keep_in_frame" in code and "\nkeep_in_frame()" in code
 
 
 def metric_values(at) -> dict[str, str]:
@@ -47,7 +47,7 @@ def metric_values(at) -> dict[str, str]:
 
 
 def test_default_page_is_the_lenet5_table(app_test):
-    at = app_test(page="pages/layers.py")
+    at = app_test(page="pages/layer-table.py")
     assert not at.exception
     assert at.title[0].value == "Layer table · LeNet-5"
     assert metric_values(at)["Parameters"] == "61,706"  # worked out by hand in test_registry
@@ -56,7 +56,7 @@ def test_default_page_is_the_lenet5_table(app_test):
 
 
 def test_a_shared_link_opens_the_same_architecture_and_size(app_test):
-    at = app_test(query={"arch": "resnet18", "h": "160", "w": "128", "batch": "2"}, page="pages/layers.py")
+    at = app_test(query={"arch": "resnet18", "h": "160", "w": "128", "batch": "2"}, page="pages/layer-table.py")
     assert not at.exception
     assert at.title[0].value == "Layer table · ResNet-18"
     assert at.number_input(key="sb_height").value == 160 and at.number_input(key="sb_width").value == 128
@@ -75,14 +75,14 @@ def test_a_shared_link_opens_the_same_architecture_and_size(app_test):
     ],
 )
 def test_a_broken_link_says_what_it_ignored_and_still_works(app_test, query, sentence):
-    at = app_test(query=query, page="pages/layers.py")
+    at = app_test(query=query, page="pages/layer-table.py")
     assert not at.exception
     assert any(w.value.startswith(sentence) for w in at.warning), [w.value for w in at.warning]
     assert at.dataframe, "the page still shows a table"
 
 
 def test_changing_architecture_resets_size_and_too_small_sizes_get_one_sentence(app_test):
-    at = app_test(page="pages/layers.py")
+    at = app_test(page="pages/layer-table.py")
     at.selectbox(key="sb_arch").set_value("inception_v3").run()
     assert at.number_input(key="sb_height").value == 299 and at.number_input(key="sb_width").value == 299
     at.number_input(key="sb_height").set_value(64).run()
@@ -95,13 +95,13 @@ def test_changing_architecture_resets_size_and_too_small_sizes_get_one_sentence(
 
 
 def test_changing_the_depth_runs_nothing_again(app_test, monkeypatch):
-    import pages.caches
+    import ui.caches.networks
 
     calls = []
-    real_summarize = pages.caches.summarize
-    monkeypatch.setattr(pages.caches, "summarize", lambda *a: calls.append(a) or real_summarize(*a))
+    real_summarize = ui.caches.networks.summarize
+    monkeypatch.setattr(ui.caches.networks, "summarize", lambda *a: calls.append(a) or real_summarize(*a))
     st.cache_data.clear()
-    at = app_test(query={"arch": "resnet34"}, page="pages/layers.py")
+    at = app_test(query={"arch": "resnet34"}, page="pages/layer-table.py")
     assert len(calls) == 1
     rows_at_2 = len(at.dataframe[0].value)
     at.slider[0].set_value(3).run()
@@ -119,7 +119,7 @@ def test_every_page_runs_without_an_exception(app_test, arch_id):
         assert at.title, path
 
 
-@pytest.mark.parametrize("page", ["pages/feature_maps.py", "pages/where_it_looks.py", "pages/training.py"])
+@pytest.mark.parametrize("page", ["pages/feature-maps.py", "pages/where-the-network-looks.py", "pages/training-step.py"])
 def test_pages_that_run_the_model_refuse_a_size_over_the_memory_budget(app_test, page):
     # ResNeXt-101 at 1024×1024: its outputs alone are about (1024 / 224)² ≈ 21 times the ~0.5 GB they take at 224.
     at = app_test(query={"arch": "resnext101_32x8d", "h": "1024", "w": "1024"}, page=page)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from explorer.runs import capture, outputs, predictions, views
+from explorer.runs import capture, capture_results, predictions, private_views
 from explorer.core.registry import get_spec
 from explorer.core.sizes import InputSize
 from explorer.analysis.summary import summarize
@@ -137,7 +137,7 @@ def test_a_container_shares_the_arrays_of_the_call_that_made_its_output(resnet18
 def test_at_most_the_first_and_the_strongest_channels_are_kept(resnet18):
     layer = next(layer for layer in capture.capture(resnet18, picture(64)).layers if layer.name == "layer4")
     assert layer.stats.channels == 512
-    expected = set(range(outputs.KEPT_CHANNELS)) | set(np.argsort(-layer.channel_means)[: outputs.KEPT_CHANNELS])
+    expected = set(range(capture_results.KEPT_CHANNELS)) | set(np.argsort(-layer.channel_means)[: capture_results.KEPT_CHANNELS])
     assert set(layer.map_channels) == expected
 
 
@@ -181,7 +181,7 @@ def test_hooks_are_removed_and_modes_restored_after_a_good_pass(resnet18):
 
 def test_a_private_view_shares_the_weights_and_keeps_its_hooks_to_itself(resnet18):
     spec = get_spec("resnet18")
-    view = views.private_view(spec, resnet18)
+    view = private_views.private_view(spec, resnet18)
     shared = dict(resnet18.state_dict())
     for name, tensor in view.state_dict().items():
         assert tensor.data_ptr() == shared[name].data_ptr(), name  # the same memory, not a copy
@@ -216,9 +216,9 @@ def test_digit_networks_name_their_classes_by_digit():
 def test_private_views_are_reused_but_never_lent_to_two_captures_at_once():
     spec = get_spec("lenet5")
     model = spec.build().requires_grad_(False)
-    with views.lent_view(spec, model) as first, views.lent_view(spec, model) as second:
+    with private_views.lent_view(spec, model) as first, private_views.lent_view(spec, model) as second:
         assert first is not second  # two captures at once each hook their own tree
-    with views.lent_view(spec, model) as again:
+    with private_views.lent_view(spec, model) as again:
         assert again is first or again is second  # given back, then reused: no rebuild
     x = picture(32, 1)
     one, two = capture.run_on_image(spec, model, x), capture.run_on_image(spec, model, x)

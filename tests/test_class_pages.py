@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.classroom import redis_store
 from explorer.runs import capture
-from pages import class_session
+from ui.classroom import session as class_session
 from tests.conftest import ROOT
 
 
@@ -43,7 +43,7 @@ def test_a_student_follows_the_sidebar_and_the_page_with_the_controls_disabled()
     teacher = app()
     code = start(teacher)
     teacher.selectbox(key="sb_arch").set_value("resnet18").run()
-    teacher.switch_page("pages/layers.py").run()
+    teacher.switch_page("pages/layer-table.py").run()
     student = app({"class": code})
     assert student.session_state["cl_mode"] == "follow"
     assert student.selectbox(key="sb_arch").value == "resnet18" and student.selectbox(key="sb_arch").disabled
@@ -93,10 +93,10 @@ def test_a_following_student_reuses_the_teachers_forward_pass(tmp_path, monkeypa
     code = start(teacher)
     # A size no other test captures at, so that the server's cache of captures starts cold here.
     teacher.number_input(key="sb_height").set_value(34).run()
-    teacher.switch_page("pages/feature_maps.py").run()
+    teacher.switch_page("pages/feature-maps.py").run()
     assert not teacher.exception and len(log.read_text().splitlines()) == 1
     student = app({"class": code})
-    student.switch_page("pages/feature_maps.py").run()
+    student.switch_page("pages/feature-maps.py").run()
     assert not student.exception
     assert len(log.read_text().splitlines()) == 1  # the same picture, network and size: the teacher's cached pass
     teachers_picture = teacher.session_state["fm_previous"][0]
@@ -108,11 +108,11 @@ def test_a_hostile_upload_is_refused_for_the_teacher_only_and_the_class_keeps_th
 
     teacher = app()
     code = start(teacher)
-    teacher.switch_page("pages/feature_maps.py").run()
+    teacher.switch_page("pages/feature-maps.py").run()
     teacher.radio(key="fm_source").set_value("upload").run()
     teacher.file_uploader(key="fm_upload").set_value(("a.png", photo_png(1), "image/png")).run()
     student = app({"class": code})
-    student.switch_page("pages/feature_maps.py").run()
+    student.switch_page("pages/feature-maps.py").run()
     assert student.session_state["fm_previous"] == (photo_png(1), "the teacher's picture")
     hostile = b"\x89PNG\r\n\x1a\n" + b"not really a picture" * 20
     teacher.file_uploader(key="fm_upload").set_value(("evil.png", hostile, "image/png")).run()
@@ -127,7 +127,8 @@ def test_followed_writes_the_teachers_value_before_the_widget_and_publishes_afte
     def script():
         import streamlit as st
 
-        from pages import class_session, follow
+        from ui.classroom import session as class_session
+        from ui.classroom import follow
 
         class_session.begin()
         st.button("Start", key="start", on_click=class_session.start)
@@ -161,7 +162,7 @@ def test_redis_down_is_one_sentence_for_the_teacher_and_new_classes_work_when_it
     code = start(teacher)
     assert class_session.classroom().look(code) is not None
     redis_server.kill()
-    teacher.switch_page("pages/parameters.py").run()
+    teacher.switch_page("pages/parameter-breakdown.py").run()
     assert not teacher.exception and teacher.title[0].value.startswith("Parameters")
     down = [t for t in texts(teacher) if "Class mode is off" in t]
     assert down and all(t.count(".") == 1 for t in down)

@@ -1,4 +1,4 @@
-"""Pushing a class's change to its followers (pages.class_push), with the server's sessions played by fakes.
+"""Pushing a class's change to its followers (ui.classroom.push), with the server's sessions played by fakes.
 
 The real thing, a real server rerunning real browsers' pages with the polls too slow to matter,
 is tested in tests/browser/test_class_browser.py and, through Redis, in test_replicas_browser.py.
@@ -14,7 +14,8 @@ import pytest
 
 from explorer.classroom.classes import Classroom
 from explorer.classroom.store import MemoryStore
-from pages import class_push
+from ui import streamlit_adapter
+from ui.classroom import push as class_push
 
 
 def settled(condition, seconds: float = 5.0) -> bool:
@@ -43,7 +44,8 @@ def server(monkeypatch):
     """Sessions by id (a missing one has gone), and a way to act as one of them in its run."""
     sessions: dict[str, FakeSession] = {}
     instance = SimpleNamespace(get_app_session=sessions.get, is_active_session=sessions.__contains__)
-    monkeypatch.setattr(class_push, "runtime", SimpleNamespace(exists=lambda: True, get_instance=lambda: instance))
+    fake_runtime = SimpleNamespace(exists=lambda: True, instance=lambda: instance)
+    monkeypatch.setattr(streamlit_adapter, "_runtime", lambda: fake_runtime)
     monkeypatch.setattr(class_push, "_followers", {})
     monkeypatch.setattr(class_push, "_pushed", set())
     monkeypatch.setattr(class_push, "_listened", set())
@@ -53,6 +55,7 @@ def server(monkeypatch):
     monkeypatch.setattr(class_push, "_routes", {"name": None, "hashes": {}})
     running = {}
     monkeypatch.setattr(class_push, "get_script_run_ctx", lambda: running.get("ctx"))
+    monkeypatch.setattr(streamlit_adapter, "get_script_run_ctx", lambda: running.get("ctx"))
 
     def as_session(session_id: str, page: str = "hash-fm", query: str = "class=ABC"):
         sessions.setdefault(session_id, FakeSession())
@@ -119,7 +122,7 @@ def test_outside_a_streamlit_server_nothing_is_rerun(server, monkeypatch):
     lead = room.start()
     session = as_session("s1")
     class_push.following(room, lead.code, 1)
-    monkeypatch.setattr(class_push, "runtime", SimpleNamespace(exists=lambda: False))
+    monkeypatch.setattr(streamlit_adapter, "_runtime", lambda: SimpleNamespace(exists=lambda: False))
     room.publish(lead, {"page": "layers"})  # AppTest, a script: no sessions to rerun, and no error
     assert settled(lambda: class_push.count() == 0) and session.reruns == []
 

@@ -11,24 +11,27 @@ from __future__ import annotations
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from pages.training_copies import training_copies
+from ui.caches.training_copies import training_copies
 from tests.test_class_pages import app, fresh_classes  # noqa: F401 - fresh_classes: the autouse fixture
 
 
-def teacher_and_student(page: str, arch: str | None = None) -> tuple[AppTest, AppTest]:
+def teacher_and_student(page: str | None, arch: str | None = None) -> tuple[AppTest, AppTest]:
+    """A teacher and a following student on ``page`` (None: the default page, where the app opens)."""
     teacher = app()
     teacher.button(key="cl_start").click().run()
     if arch:
         teacher.selectbox(key="sb_arch").set_value(arch).run()
-    teacher.switch_page(page).run()
+    if page is not None:
+        teacher.switch_page(page).run()
     student = app({"class": teacher.session_state["cl_code"]})
-    student.switch_page(page).run()
+    if page is not None:
+        student.switch_page(page).run()
     assert not teacher.exception and not student.exception
     return teacher, student
 
 
 def test_feature_maps_follow_the_teachers_layer_channel_and_grid():
-    teacher, student = teacher_and_student("pages/feature_maps.py")
+    teacher, student = teacher_and_student("pages/feature-maps.py")
     teacher.selectbox(key="fm_layer").select_index(1).run()
     teacher.button(key="fm_next").click().run()  # ▶: the layer after the one picked
     chosen = teacher.selectbox(key="fm_layer").value
@@ -51,12 +54,12 @@ def test_feature_maps_follow_the_teachers_layer_channel_and_grid():
 
 
 def test_the_layer_table_and_the_diagram_follow_depth_and_node():
-    teacher, student = teacher_and_student("pages/layers.py", arch="resnet18")
+    teacher, student = teacher_and_student("pages/layer-table.py", arch="resnet18")
     teacher.slider(key="lt_depth").set_value(3).run()
     student.run()
     assert student.slider(key="lt_depth").value == 3 and student.slider(key="lt_depth").disabled
 
-    teacher.switch_page("pages/diagram.py").run()
+    teacher.switch_page("pages/architecture-diagram.py").run()
     teacher.slider(key="dg_depth_resnet18").set_value(2).run()
     teacher.toggle(key="dg_collapse").set_value(False).run()
     node = teacher.selectbox(key="dg_node").options[3]
@@ -69,7 +72,7 @@ def test_the_layer_table_and_the_diagram_follow_depth_and_node():
 
 
 def test_convolution_by_hand_follows_the_teachers_numbers_and_windows():
-    teacher, student = teacher_and_student("pages/convolution.py")
+    teacher, student = teacher_and_student(None)  # the default page, at "/"
     teacher.selectbox(key="conv_digit").set_value(3).run()
     teacher.number_input(key="conv_stride").set_value(2).run()
     for _ in range(3):
@@ -85,7 +88,7 @@ def test_convolution_by_hand_follows_the_teachers_numbers_and_windows():
 
 
 def test_training_followers_see_the_teachers_last_step_and_hold_no_copy():
-    teacher, student = teacher_and_student("pages/training.py")
+    teacher, student = teacher_and_student("pages/training-step.py")
     assert any("has not taken a step yet" in i.value for i in student.info)
     held_before = training_copies().holders()
     teacher.button(key="train_one").click().run()
@@ -105,7 +108,7 @@ def test_training_followers_see_the_teachers_last_step_and_hold_no_copy():
 
 
 def test_where_it_looks_follows_the_teachers_method_layer_class_and_opacity():
-    teacher, student = teacher_and_student("pages/where_it_looks.py")
+    teacher, student = teacher_and_student("pages/where-the-network-looks.py")
     teacher.selectbox(key="wl_method").set_value("layercam").run()
     teacher.selectbox(key="wl_layer").select_index(0).run()
     teacher.selectbox(key="wl_target").set_value(3).run()
@@ -120,12 +123,12 @@ def test_where_it_looks_follows_the_teachers_method_layer_class_and_opacity():
 
 
 def test_the_teacher_is_told_before_uploading_that_the_class_sees_the_picture():
-    teacher, student = teacher_and_student("pages/feature_maps.py")
+    teacher, student = teacher_and_student("pages/feature-maps.py")
     notice = "Your class sees the picture you choose here"
     teacher.radio(key="fm_source").set_value("upload").run()
     assert any(notice in caption.value for caption in teacher.caption)
     alone = app()  # nobody's class: no such notice
-    alone.switch_page("pages/feature_maps.py").run()
+    alone.switch_page("pages/feature-maps.py").run()
     alone.radio(key="fm_source").set_value("upload").run()
     assert not any(notice in caption.value for caption in alone.caption)
 
@@ -134,14 +137,14 @@ def test_a_student_who_trained_before_following_gets_their_own_steps_back():
     teacher = app()
     teacher.button(key="cl_start").click().run()
     student = app()
-    student.switch_page("pages/training.py").run()
+    student.switch_page("pages/training-step.py").run()
     for _ in range(2):
         student.button(key="train_one").click().run()
     own = student.session_state["train_last"]
     assert own.step == 2
     student.query_params["class"] = teacher.session_state["cl_code"]  # the join link, opened in the same tab
     student.run()
-    teacher.switch_page("pages/training.py").run()
+    teacher.switch_page("pages/training-step.py").run()
     teacher.button(key="train_one").click().run()
     student.run()
     assert student.session_state["cl_mode"] == "follow"

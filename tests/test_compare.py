@@ -10,8 +10,8 @@ from explorer.analysis.compare import compare_architectures
 from explorer.analysis.summary import summarize
 from explorer.core.registry import ARCHITECTURES, get_spec
 from explorer.core.sizes import InputSize
-from explorer.core.meta import build_meta_model
-from explorer.figures import parameters as charts
+from explorer.core.shape_only import build_meta_model
+from explorer.figures import parameter_charts as charts
 from tests.test_params import chart_specs
 
 WITH_WEIGHTS = [spec for spec in ARCHITECTURES if spec.weights is not None]
@@ -112,7 +112,7 @@ def test_timeline_leaves_out_undated_networks(comparison):
 
 
 def test_compare_page_lists_every_network_and_puts_two_on_one_scale(app_test):
-    at = app_test(query={"arch": "lenet5"}, page="pages/compare.py")
+    at = app_test(query={"arch": "lenet5"}, page="pages/compare-architectures.py")
     assert not at.exception and not at.error
     assert at.title[0].value == "Compare architectures"
     assert len(at.dataframe[0].value) == len(ARCHITECTURES)

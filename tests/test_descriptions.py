@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.analysis.params import by_kind, parameter_layers
+from explorer.analysis.parameter_counts import by_kind, parameter_layers
 from explorer.core.registry import get_spec
 from explorer.figures import descriptions
 from explorer.runs import capture

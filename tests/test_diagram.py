@@ -12,7 +12,7 @@ from explorer.analysis.diagram import Diagram, build_diagram
 from explorer.analysis.summary import summarize
 from explorer.core.registry import ARCHITECTURES, get_spec
 from explorer.core.sizes import InputSize
-from explorer.core.meta import build_meta_model
+from explorer.core.shape_only import build_meta_model
 from explorer.figures.diagram import render_svg, to_dot
 
 
@@ -155,7 +155,7 @@ def test_a_size_the_network_cannot_take_is_one_sentence():
 
 
 def test_page_shows_the_diagram_with_the_linked_node(app_test):
-    at = app_test(query={"arch": "lenet5", "layer": "classifier.0"}, page="pages/diagram.py")
+    at = app_test(query={"arch": "lenet5", "layer": "classifier.0"}, page="pages/architecture-diagram.py")
     assert not at.exception and not at.error
     assert at.selectbox(key="dg_node").value == "classifier.0"
     dot = at.get("graphviz_chart")[0].proto.spec
@@ -164,14 +164,14 @@ def test_page_shows_the_diagram_with_the_linked_node(app_test):
 
 
 def test_page_with_a_size_too_small_says_so_in_one_sentence(app_test):
-    at = app_test(query={"arch": "alexnet", "h": "40", "w": "40"}, page="pages/diagram.py")
+    at = app_test(query={"arch": "alexnet", "h": "40", "w": "40"}, page="pages/architecture-diagram.py")
     assert not at.exception
     assert len(at.error) == 1 and at.error[0].value.count(". ") == 0 and "63" in at.error[0].value
     assert not at.get("graphviz_chart")
 
 
 def test_layer_table_opens_at_the_linked_layer(app_test):
-    at = app_test(query={"arch": "resnet18", "layer": "layer2.0.downsample.0"}, page="pages/layers.py")
+    at = app_test(query={"arch": "resnet18", "layer": "layer2.0.downsample.0"}, page="pages/layer-table.py")
     assert not at.exception
     assert at.slider[0].value == 4  # layer2 › layer2.0 › downsample › 0
     linked, full = at.dataframe[0].value, at.dataframe[1].value
@@ -180,7 +180,7 @@ def test_layer_table_opens_at_the_linked_layer(app_test):
 
 
 def test_parameters_page_shows_the_linked_blocks_arithmetic(app_test):
-    at = app_test(query={"arch": "resnet18", "layer": "layer2.0.downsample"}, page="pages/parameters.py")
+    at = app_test(query={"arch": "resnet18", "layer": "layer2.0.downsample"}, page="pages/parameter-breakdown.py")
     assert not at.exception
     linked = at.dataframe[0].value
     assert list(linked["name"]) == ["layer2.0.downsample.0", "layer2.0.downsample.1"]
@@ -189,13 +189,13 @@ def test_parameters_page_shows_the_linked_blocks_arithmetic(app_test):
 
 
 def test_feature_maps_page_preselects_the_linked_layer(app_test):
-    at = app_test(query={"arch": "lenet5", "layer": "features.3"}, page="pages/feature_maps.py")
+    at = app_test(query={"arch": "lenet5", "layer": "features.3"}, page="pages/feature-maps.py")
     assert not at.exception
     assert at.selectbox(key="fm_layer").value == "features.3"  # LeNet-5's second convolution
 
 
 def test_a_link_sets_the_diagrams_depth_and_collapse_and_the_controls_write_them_back(app_test):
-    at = app_test(query={"arch": "resnet18", "depth": "2", "collapse": "0"}, page="pages/diagram.py")
+    at = app_test(query={"arch": "resnet18", "depth": "2", "collapse": "0"}, page="pages/architecture-diagram.py")
     assert not at.exception
     assert at.slider(key="dg_depth_resnet18").value == 2 and at.toggle(key="dg_collapse").value is False
     expanded = len(build_diagram("resnet18", default_size("resnet18"), depth=2, collapse=False).nodes)
@@ -207,13 +207,13 @@ def test_a_link_sets_the_diagrams_depth_and_collapse_and_the_controls_write_them
 
 
 def test_a_diagram_opened_without_a_fold_in_its_link_writes_its_fold_into_the_address_bar(app_test):
-    at = app_test(query={"arch": "lenet5"}, page="pages/diagram.py")
+    at = app_test(query={"arch": "lenet5"}, page="pages/architecture-diagram.py")
     depth = at.slider(key="dg_depth_lenet5").value
     assert at.query_params["depth"] == str(depth) and at.query_params["collapse"] == "1"
 
 
 @pytest.mark.parametrize("depth", ["0", "99", "two"])
 def test_a_fold_a_network_does_not_have_is_ignored(app_test, depth):
-    at = app_test(query={"arch": "lenet5", "depth": depth, "collapse": "maybe"}, page="pages/diagram.py")
+    at = app_test(query={"arch": "lenet5", "depth": depth, "collapse": "maybe"}, page="pages/architecture-diagram.py")
     assert not at.exception and not at.error
     assert 1 <= at.slider(key="dg_depth_lenet5").value <= 2 and at.toggle(key="dg_collapse").value is True

@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import ImageOps
 
-from explorer.inputs import datasets, drawings, images, scans
+from explorer.inputs import digit_inputs, drawings, images, scans
 from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
 from explorer.inputs.samples import sample_bytes
@@ -30,7 +30,7 @@ def lenet() -> torch.nn.Module:
 
 @pytest.fixture(scope="module")
 def held_out() -> tuple[torch.Tensor, torch.Tensor]:
-    return datasets.scan_inputs("test")
+    return digit_inputs.scan_inputs("test")
 
 
 def test_the_digit_archs_and_class_names():
@@ -73,7 +73,7 @@ def test_training_inputs_are_exactly_what_the_app_feeds_lenet5():
         held_out = split["test"]
         first = int(held_out[split["labels"][held_out] == digit][0])  # the app's sample: first held-out scan
         on_page = images.prepare(images.load_image(sample_bytes(f"handwritten_{digit}")), spec, 32, 32).tensor[0]
-        assert torch.equal(datasets.network_input(scans.scan_png(split["scans"][first]), "lenet5", 32), on_page)
+        assert torch.equal(digit_inputs.network_input(scans.scan_png(split["scans"][first]), "lenet5", 32), on_page)
 
 
 def test_lenet5_reads_at_least_97_percent_of_the_held_out_scans(lenet, held_out):
@@ -91,24 +91,24 @@ def test_lenet5_reads_at_least_97_percent_of_the_held_out_scans(lenet, held_out)
 def test_lenet5_reads_the_first_held_out_scan_of_every_digit(lenet):
     # (The app's "Handwritten digit" samples are the first scan of each digit, which is training data.)
     examples = scans.first_held_out_scans()
-    inputs = torch.stack([datasets.network_input(scans.scan_png(examples[str(d)]), "lenet5", 32) for d in range(10)])
+    inputs = torch.stack([digit_inputs.network_input(scans.scan_png(examples[str(d)]), "lenet5", 32) for d in range(10)])
     assert lenet(inputs).argmax(dim=1).tolist() == list(range(10))
 
 
 @pytest.mark.parametrize(("arch_id", "side"), TOY_SIDES)
 def test_toy_networks_read_all_ten_clean_scoreboard_digits(arch_id, side):
     model = digit_checkpoints.digits_model(arch_id)
-    inputs, _ = datasets.scoreboard_inputs(arch_id, side)
+    inputs, _ = digit_inputs.scoreboard_inputs(arch_id, side)
     assert inputs.shape == (10, 1, side, side)
     assert model(inputs).argmax(dim=1).tolist() == list(range(10))
 
 
 @pytest.mark.parametrize(("arch_id", "side"), TOY_SIDES)
 def test_toy_reports_state_the_re_measured_one_cell_flip_accuracy(arch_id, side):
-    inputs, labels = datasets.scoreboard_flips(arch_id, side)
+    inputs, labels = digit_inputs.scoreboard_flips(arch_id, side)
     assert len(labels) == 10 * 25
     # Each flipped picture differs from its clean digit in exactly one cell.
-    clean, _ = datasets.scoreboard_inputs(arch_id, 5)
+    clean, _ = digit_inputs.scoreboard_inputs(arch_id, 5)
     if side == 5:
         assert torch.equal((inputs != clean.repeat_interleave(25, dim=0)).sum(dim=(1, 2, 3)), torch.ones(250, dtype=torch.long))
     correct = correct_count(digit_checkpoints.digits_model(arch_id), inputs, labels)
@@ -120,7 +120,7 @@ def test_canvas_like_drawings_are_read_most_of_the_time(lenet):
     # A set of its own (seed 7): neither a training set (seed 1) nor the reported ones (seeds 2 and 3).
     # Training measured 99.4% on 500 such drawings (seed 2) and this set scores 200 of 200; 95% leaves
     # room for a retrained network's variation while catching a broken input path or checkpoint.
-    inputs, labels = datasets.drawing_inputs(drawings.drawings(20, 7, drawings.Style.page()))
+    inputs, labels = digit_inputs.drawing_inputs(drawings.drawings(20, 7, drawings.Style.page()))
     assert inputs.shape == (200, 1, 32, 32)
     assert correct_count(lenet, inputs, labels) >= 0.95 * 200
 

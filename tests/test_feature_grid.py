@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from explorer.figures import feature_maps
-from explorer.runs import capture, outputs
+from explorer.runs import capture, capture_results
 from explorer.core.registry import get_spec
-from explorer.core.meta import build_meta_model
+from explorer.core.shape_only import build_meta_model
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
@@ -102,7 +102,7 @@ def test_the_heatmap_shows_one_channels_values_on_the_original_pixel_grid():
 
 
 def test_fully_connected_bars_and_probabilities():
-    layer = outputs.LayerOutput(0, "fc", "Linear", 1, (1, 3), None, vector=np.array([1.0, -2.0, 0.5], np.float32))
+    layer = capture_results.LayerOutput(0, "fc", "Linear", 1, (1, 3), None, vector=np.array([1.0, -2.0, 0.5], np.float32))
     bars = feature_maps.vector_chart(layer).data[0]
     assert list(bars.y) == [1.0, -2.0, 0.5]
     chart = feature_maps.probability_chart([("cat", 0.7), ("dog", 0.2)], "top")

@@ -9,7 +9,7 @@ from PIL import Image
 from explorer.runs import capture
 from explorer.core.registry import get_spec
 
-PAGE = "pages/feature_maps.py"
+PAGE = "pages/feature-maps.py"
 
 
 def png(width: int = 96, height: int = 80) -> bytes:

@@ -276,7 +276,10 @@ def test_explorer_modules_do_not_import_streamlit():
 # ---- the page
 
 
-PAGE = "pages/convolution.py"
+PAGE = "pages/convolution-by-hand.py"
+# The page is the default one, at "/". AppTest's switch_page(PAGE) opens its hidden twin at
+# /convolution-by-hand (the address that names the file), a page of its own: tests that start on
+# the page open the app at "/" (app_test()), as a student does.
 
 
 def _caption_with(at, text: str) -> str:
@@ -303,7 +306,7 @@ def test_page_default_state_and_stepping(app_test):
 
 
 def test_page_impossible_setting_shows_a_sentence_and_recovers(app_test):
-    at = app_test(page=PAGE)
+    at = app_test()  # the default page
     at.number_input(key="conv_kernel").set_value(3).run()
     at.number_input(key="conv_dilation").set_value(3).run()
     assert not at.exception
@@ -314,7 +317,7 @@ def test_page_impossible_setting_shows_a_sentence_and_recovers(app_test):
 
 
 def test_page_photo_patch(app_test):
-    at = app_test(page=PAGE)
+    at = app_test()  # the default page
     at.radio(key="conv_source").set_value("Photo patch").run()
     assert not at.exception and not at.error
     at.button(key="conv_step_forward").click().run()
@@ -325,7 +328,7 @@ def test_page_keeps_its_settings_and_position_across_a_visit_to_another_page(app
     at = app_test(page=PAGE)
     at.number_input(key="conv_kernel").set_value(3).run()
     at.button(key="conv_step_forward").click().run()
-    at.switch_page("pages/layers.py").run()
+    at.switch_page("pages/layer-table.py").run()
     assert not at.exception and at.title[0].value.startswith("Layer table")
     at.switch_page(PAGE).run()
     assert not at.exception

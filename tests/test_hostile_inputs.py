@@ -271,7 +271,7 @@ def started(page: str, query: dict[str, str]):
 @pytest.fixture(scope="module")
 def feature_page():
     """One student's Feature maps session (ResNet-18 at 64×64), kept across the cases like a real session."""
-    at = started("pages/feature_maps.py", {"arch": "resnet18", "h": "64", "w": "64"})
+    at = started("pages/feature-maps.py", {"arch": "resnet18", "h": "64", "w": "64"})
     at.radio(key="fm_source").set_value("upload").run()
     return at
 
@@ -279,7 +279,7 @@ def feature_page():
 @pytest.fixture(scope="module")
 def training_page():
     """One student's Training step session; LeNet-5 keeps each step cheap (the page code is the same for all)."""
-    at = started("pages/training.py", {"arch": "lenet5"})
+    at = started("pages/training-step.py", {"arch": "lenet5"})
     at.radio(key="train_source").set_value("upload").run()
     return at
 
@@ -373,7 +373,7 @@ BAD_LINKS = [
 
 
 # The sidebar reads a link the same way for every page: every link on Feature maps, every other one on Training step.
-LINK_CASES = [("pages/feature_maps.py", q, w) for q, w in BAD_LINKS] + [("pages/training.py", q, w) for q, w in BAD_LINKS[::2]]
+LINK_CASES = [("pages/feature-maps.py", q, w) for q, w in BAD_LINKS] + [("pages/training-step.py", q, w) for q, w in BAD_LINKS[::2]]
 
 
 @pytest.mark.parametrize(("page", "query", "words"), LINK_CASES, ids=[f"{p[6:-3]}-{q}" for p, q, _ in LINK_CASES])

@@ -13,8 +13,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from pages.caches import shared_model
-from pages.training_copies import session_trainer
+from ui.caches.networks import shared_model
+from ui.caches.training_copies import session_trainer
 
 ARCH, SIDE = "resnet18", "64"
 
@@ -36,7 +36,7 @@ def picture(seed: int) -> bytes:
 
 def test_training_and_feature_maps_leave_the_shared_model_bit_identical(app_test):
     query = {"arch": ARCH, "h": SIDE, "w": SIDE}
-    trainer = app_test(query=query, page="pages/training.py")
+    trainer = app_test(query=query, page="pages/training-step.py")
     model = shared_model(ARCH, "cpu")  # the cached object both sessions read
     before = fingerprint(model)
 
@@ -48,7 +48,7 @@ def test_training_and_feature_maps_leave_the_shared_model_bit_identical(app_test
     private = session_trainer(trainer.session_state).model
     assert fingerprint(private) != before, "the private copy did train"
 
-    viewer = app_test(query=query, page="pages/feature_maps.py")
+    viewer = app_test(query=query, page="pages/feature-maps.py")
     viewer.radio(key="fm_source").set_value("upload").run()
     viewer.file_uploader(key="fm_upload").set_value(("yours.png", picture(2), "image/png")).run()
     assert not viewer.exception and not viewer.error

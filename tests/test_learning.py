@@ -9,7 +9,7 @@ import torch
 from explorer.__main__ import main as cli
 from explorer.core.errors import UserError
 from explorer.core.registry import ARCHITECTURES, get_spec
-from explorer.inputs import datasets
+from explorer.inputs import digit_inputs
 from explorer.inputs.digit_sets import DIGIT_SIDE, digit_data, digit_side
 from explorer.runs.evaluation import correct_count
 from explorer.runs.learning import DigitRun, check_epochs
@@ -32,7 +32,7 @@ def test_each_network_learns_at_the_smallest_size_it_takes_from_32_or_the_toys_o
 
 def test_the_digits_are_the_fixed_split_as_the_app_prepares_them():
     data = digit_data("lenet5", 32, "random", 0)
-    train, test = datasets.scan_inputs("train"), datasets.scan_inputs("test")
+    train, test = digit_inputs.scan_inputs("train"), digit_inputs.scan_inputs("test")
     assert torch.equal(data.train_inputs, train[0]) and torch.equal(data.test_labels, test[1])
     assert (len(data.train_labels), len(data.test_labels)) == (1437, 360) and data.drawn == 0
 

@@ -4,12 +4,12 @@ import time
 
 import pytest
 
-from pages.training_copies import training_copies
+from ui.caches.training_copies import training_copies
 from explorer.runs.learning_thread import Worker
 
 
 def open_page(app_test, arch: str = "lenet5"):
-    return app_test(query={"arch": arch}, page="pages/learning.py")
+    return app_test(query={"arch": arch}, page="pages/train-on-digits.py")
 
 
 def held_worker(at) -> Worker | None:
@@ -68,10 +68,10 @@ def test_opening_the_page_makes_no_copy_and_start_trains_one_in_this_session(app
 def test_the_training_step_page_takes_the_copy_and_the_run_notices(app_test):
     at, worker = start_long_run(app_test)
     time.sleep(1.0)
-    at.switch_page("pages/training.py").run()  # one copy per student: the step's copy replaces the run
+    at.switch_page("pages/training-step.py").run()  # one copy per student: the step's copy replaces the run
     assert not at.exception
     wait_until_stopped(worker, 60)
-    at.switch_page("pages/learning.py").run()
+    at.switch_page("pages/train-on-digits.py").run()
     assert not at.exception
     assert any("no longer held" in info.value for info in at.info)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from explorer.core.errors import UserError
-from explorer.core.meta import build_meta_model
+from explorer.core.shape_only import build_meta_model
 from explorer.core.registry import get_spec
 from explorer.figures import filters, overlays
 from explorer.figures.feature_maps import colour_table

@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from explorer.analysis.params import CONV, FC, NORM, by_kind, hierarchy, layer_formula, parameter_layers, to_json
+from explorer.analysis.parameter_counts import CONV, FC, NORM, by_kind, hierarchy, layer_formula, parameter_layers, to_json
 from explorer.core.registry import ARCHITECTURES, get_spec
-from explorer.core.meta import build_meta_model
-from explorer.figures import parameters as charts
+from explorer.core.shape_only import build_meta_model
+from explorer.figures import parameter_charts as charts
 
 # LeNet-5 worked out by hand: out × in × kh × kw + out for convolutions, out × in + out for linear layers.
 LENET5_BY_HAND = {
@@ -146,7 +146,7 @@ def chart_specs(at) -> list[dict]:
 
 
 def test_parameters_page_for_lenet5(app_test):
-    at = app_test(query={"arch": "lenet5"}, page="pages/parameters.py")
+    at = app_test(query={"arch": "lenet5"}, page="pages/parameter-breakdown.py")
     assert not at.exception and not at.error
     assert at.title[0].value == "Parameters · LeNet-5"
     # 59,134 of 61,706 by hand is 95.83 %.
@@ -165,7 +165,7 @@ def test_parameters_page_for_lenet5(app_test):
 
 
 def test_parameters_page_for_vgg16_shows_the_classifier_share(app_test):
-    at = app_test(query={"arch": "vgg16"}, page="pages/parameters.py")
+    at = app_test(query={"arch": "vgg16"}, page="pages/parameter-breakdown.py")
     assert not at.exception and not at.error
     fc_by_hand = (4096 * 25088 + 4096) + (4096 * 4096 + 4096) + (1000 * 4096 + 1000)
     assert any(f"**{fc_by_hand / 138357544:.1%}**" in md.value for md in at.markdown)
@@ -174,7 +174,7 @@ def test_parameters_page_for_vgg16_shows_the_classifier_share(app_test):
 
 
 def test_parameters_page_for_inception_names_the_training_only_head(app_test):
-    at = app_test(query={"arch": "inception_v3"}, page="pages/parameters.py")
+    at = app_test(query={"arch": "inception_v3"}, page="pages/parameter-breakdown.py")
     assert not at.exception and not at.error
     assert any("AuxLogits" in info.value for info in at.info)
     assert any("buffers, not parameters" in md.value for md in at.markdown)
@@ -182,7 +182,7 @@ def test_parameters_page_for_inception_names_the_training_only_head(app_test):
 
 def test_parameters_page_ignores_an_input_size_the_network_cannot_take(app_test):
     # LeNet-5 takes 32–35 pixels only; its parameters are the same at any size, so the page still draws.
-    at = app_test(query={"arch": "lenet5", "h": "100", "w": "100"}, page="pages/parameters.py")
+    at = app_test(query={"arch": "lenet5", "h": "100", "w": "100"}, page="pages/parameter-breakdown.py")
     assert not at.exception and not at.error
     assert at.metric[0].value == f"{LENET5_TOTAL:,}"
     assert len(at.get("plotly_chart")) == 4

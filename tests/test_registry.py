@@ -10,7 +10,7 @@ from explorer.core.errors import UserError
 from explorer.core.registry import ARCH_IDS, ARCHITECTURES, get_spec
 from explorer.core.sizes import InputSize
 from explorer.analysis.summary import summarize
-from explorer.core.meta import build_meta_model
+from explorer.core.shape_only import build_meta_model
 from tests.conftest import ROOT
 
 LAB_ORDER = [

@@ -23,7 +23,7 @@ from explorer.analysis.summary import summarize
 from explorer.core.errors import UserError
 from explorer.core.limits import REQUEST_MEMORY_BYTES
 from explorer.core.memory import format_bytes
-from explorer.core.meta import build_meta_model
+from explorer.core.shape_only import build_meta_model
 from explorer.core.registry import ARCHITECTURES, ArchSpec, get_spec
 from explorer.core.sizes import MAX_SIDE, InputSize, parse_input_size, size_problem
 from explorer.runs import capture
@@ -192,7 +192,7 @@ def test_a_page_refuses_a_request_over_the_budget_before_building_or_running_any
     real_build, real_capture = registry.ArchSpec.build, capture.run_on_image
     monkeypatch.setattr(registry.ArchSpec, "build", lambda self, *a, **k: built.append(self.id) or real_build(self, *a, **k))
     monkeypatch.setattr(capture, "run_on_image", lambda *a, **k: captured.append(1) or real_capture(*a, **k))
-    at = app_test(query={"arch": "vgg19_bn", "h": str(MAX_SIDE), "w": str(MAX_SIDE)}, page="pages/feature_maps.py")
+    at = app_test(query={"arch": "vgg19_bn", "h": str(MAX_SIDE), "w": str(MAX_SIDE)}, page="pages/feature-maps.py")
     assert not at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "would need about" in errors[0] and "GB" in errors[0]

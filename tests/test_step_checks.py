@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from explorer.__main__ import main as cli
 from explorer.core.registry import get_spec
-from explorer.inputs import datasets, images, samples, scans
+from explorer.inputs import digit_inputs, images, samples, scans
 from explorer.runs import held_out
 from explorer.runs.evaluation import correct_count
 from explorer.runs.step_warnings import step_warnings
@@ -38,7 +38,7 @@ def test_the_digit_held_out_set_is_ten_unseen_scans_of_each_digit_none_a_sample(
     expected = [i for d in range(10) for i in test[labels[test] == d][1:11]]  # by hand: skip each digit's first
     assert set(expected).isdisjoint(split["train"])
     assert not {int(test[labels[test] == d][0]) for d in range(10)} & set(expected)  # the samples stay out
-    by_hand = torch.stack([datasets.network_input(scans.scan_png(split["scans"][i]), "lenet5", 32) for i in expected])
+    by_hand = torch.stack([digit_inputs.network_input(scans.scan_png(split["scans"][i]), "lenet5", 32) for i in expected])
     assert torch.equal(found.inputs, by_hand)
     assert found.right.sum(dim=1).tolist() == [1] * 100
     assert found.right.float().argmax(dim=1).tolist() == [int(labels[i]) for i in expected]

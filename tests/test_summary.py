@@ -8,7 +8,7 @@ from explorer.core.sizes import InputSize
 from explorer.analysis.memory_estimate import memory_warning
 from explorer.analysis.summary import summarize, to_json
 from explorer.core.limits import REQUEST_MEMORY_BYTES
-from explorer.core.meta import build_meta_model
+from explorer.core.shape_only import build_meta_model
 
 
 def test_rows_carry_dotted_names_and_every_call():

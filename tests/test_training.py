@@ -14,7 +14,7 @@ from explorer.inputs import samples
 from explorer.inputs.images import load_image, prepare
 from explorer.runs.step_result import Diverged
 from explorer.runs.training import Trainer
-from pages.training_copies import session_trainer
+from ui.caches.training_copies import session_trainer
 
 # (architecture, input side, learning rate): rates a student would sensibly try for each.
 LEARNING = [("toy_conv", 5, 0.1), ("lenet5", 32, 0.1), ("resnet18", 64, 0.001)]
@@ -180,8 +180,8 @@ def metric(at, label: str) -> str:
 
 
 def test_two_sessions_train_apart_and_the_shared_model_never_changes(app_test):
-    first = app_test(query={"arch": "lenet5"}, page="pages/training.py")
-    second = app_test(query={"arch": "lenet5"}, page="pages/training.py")
+    first = app_test(query={"arch": "lenet5"}, page="pages/training-step.py")
+    second = app_test(query={"arch": "lenet5"}, page="pages/training-step.py")
     shared = session_trainer(first.session_state)._source
     assert session_trainer(second.session_state)._source is shared  # both copied the one server-wide model
     before = {name: tensor.clone() for name, tensor in shared.state_dict().items()}
@@ -211,7 +211,7 @@ def test_two_sessions_train_apart_and_the_shared_model_never_changes(app_test):
 
 
 def test_the_page_reports_divergence_in_one_sentence_and_keeps_working(app_test):
-    at = app_test(query={"arch": "lenet5"}, page="pages/training.py")
+    at = app_test(query={"arch": "lenet5"}, page="pages/training-step.py")
     at.select_slider(key="train_rate").set_value(1e12).run()
     at.button(key="train_many").click().run()
     assert not at.exception
@@ -222,7 +222,7 @@ def test_the_page_reports_divergence_in_one_sentence_and_keeps_working(app_test)
 
 
 def test_a_new_architecture_in_the_sidebar_replaces_the_private_copy(app_test):
-    at = app_test(query={"arch": "lenet5"}, page="pages/training.py")
+    at = app_test(query={"arch": "lenet5"}, page="pages/training-step.py")
     at.button(key="train_many").click().run()
     assert len(at.session_state["train_history"]) == 10  # the default N
     at.selectbox(key="sb_arch").set_value("toy_conv").run()

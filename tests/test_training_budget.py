@@ -17,10 +17,10 @@ from explorer.classroom import budget
 from explorer.core.registry import get_spec
 from explorer.core.sizes import InputSize
 from explorer.weights import loading
-from pages import training_copies
-from pages.training_copies import session_trainer
+from ui.caches import training_copies
+from ui.caches.training_copies import session_trainer
 
-PAGE = "pages/training.py"
+PAGE = "pages/training-step.py"
 
 
 def lenet_copy_bytes(optimizer: str = "sgd") -> int:
@@ -48,7 +48,7 @@ def open_training(app_test):
 
 
 def warnings_of(at) -> list[str]:
-    """The page's warnings other than a step's own (those come as one box of "- " lines, pages/step_checks.py)."""
+    """The page's warnings other than a step's own (those come as one box of "- " lines, ui/panels/step_checks.py)."""
     return [w.value for w in at.warning if not w.value.startswith("- ")]
 
 

@@ -1,4 +1,4 @@
-"""The session keys that say what a page shows (pages/view_state.py): set from outside, the page shows that.
+"""The session keys that say what a page shows (ui/selection/view_state.py): set from outside, the page shows that.
 
 A class that follows its teacher will set exactly these keys from a shared store before
 a page runs; here the test sets them as that code will, and checks what the page draws.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from pages import view_state
+from ui.selection import view_state
 
 
 def rerun_with(at, key, value):
@@ -24,7 +24,7 @@ def test_the_followed_keys_are_the_ones_the_pages_use():
 
 
 def test_feature_maps_shows_the_layer_and_channel_set_from_outside(app_test):
-    at = app_test(page="pages/feature_maps.py")  # LeNet-5 on a handwritten digit
+    at = app_test(page="pages/feature-maps.py")  # LeNet-5 on a handwritten digit
     at = rerun_with(at, view_state.FEATURE_LAYER, "features.3")
     assert at.selectbox(key="fm_layer").value == "features.3"
     assert any("channels of features.3," in (image.proto.imgs[0].caption or "") for image in at.get("image"))
@@ -36,13 +36,13 @@ def test_feature_maps_shows_the_layer_and_channel_set_from_outside(app_test):
 def test_a_layer_the_network_does_not_have_is_dropped_for_the_pages_default(app_test):
     at = app_test()  # set before Feature maps first runs, as following a teacher who is elsewhere may do
     at.session_state[view_state.FEATURE_LAYER] = "no.such.layer"
-    at.switch_page("pages/feature_maps.py").run()
-    fresh = app_test(page="pages/feature_maps.py")
+    at.switch_page("pages/feature-maps.py").run()
+    fresh = app_test(page="pages/feature-maps.py")
     assert not at.exception and at.selectbox(key="fm_layer").value == fresh.selectbox(key="fm_layer").value
 
 
 def test_the_layer_table_folds_to_the_depth_set_from_outside(app_test):
-    at = app_test(query={"arch": "resnet18"}, page="pages/layers.py")
+    at = app_test(query={"arch": "resnet18"}, page="pages/layer-table.py")
     at = rerun_with(at, view_state.TABLE_DEPTH, 3)
     assert at.slider(key="lt_depth").value == 3
     assert at.dataframe[0].value["depth"].max() == 3
@@ -51,7 +51,7 @@ def test_the_layer_table_folds_to_the_depth_set_from_outside(app_test):
 
 
 def test_the_diagram_selects_the_node_set_from_outside(app_test):
-    at = app_test(query={"arch": "lenet5"}, page="pages/diagram.py")
+    at = app_test(query={"arch": "lenet5"}, page="pages/architecture-diagram.py")
     at = rerun_with(at, view_state.DIAGRAM_NODE, "classifier.0")
     assert at.selectbox(key="dg_node").value == "classifier.0"
     assert "classifier.0" in at.get("graphviz_chart")[0].proto.spec

@@ -28,9 +28,9 @@ from explorer.core.registry import ARCHITECTURES, get_spec
 from explorer.inputs import images, samples
 from explorer.runs import predictions
 from explorer.weights import catalogue, hub, loading, uploads
-from pages.training_copies import session_trainer
+from ui.caches.training_copies import session_trainer
 
-FEATURE_MAPS = "pages/feature_maps.py"
+FEATURE_MAPS = "pages/feature-maps.py"
 FAST_INIT = {"inception_v3": {"init_weights": False}}
 
 
@@ -57,7 +57,7 @@ def fake_imagenet_checkpoint(hub_dir: Path, arch_id: str, seed: int = 0) -> dict
 
 
 def clear_model_cache() -> None:
-    from pages.caches import shared_model
+    from ui.caches.networks import shared_model
 
     shared_model.clear()  # st.cache_resource outlives one AppTest: start from what this test wrote
 
@@ -454,13 +454,13 @@ def test_app_runs_an_uploaded_state_dict_for_this_session_only(app_test):
 
 
 def test_a_link_asking_for_weights_the_network_lacks_says_so(app_test):
-    at = app_test(query={"arch": "resnet18", "h": "64", "w": "64", "weights": "digits"}, page="pages/layers.py")
+    at = app_test(query={"arch": "resnet18", "h": "64", "w": "64", "weights": "digits"}, page="pages/layer-table.py")
     assert any("has no weights called 'digits'" in w.value for w in at.warning)
     assert at.selectbox(key="sb_weights").value == "random"
 
 
 def test_changing_architecture_keeps_imagenet_and_drops_what_the_new_one_lacks(hub_dir, app_test):
-    at = app_test(query={"arch": "resnet50", "weights": "imagenet_v2"}, page="pages/layers.py")
+    at = app_test(query={"arch": "resnet50", "weights": "imagenet_v2"}, page="pages/layer-table.py")
     at.selectbox(key="sb_arch").set_value("resnet18").run()
     assert at.selectbox(key="sb_weights").value == "random"  # ResNet-18 has no V2
     at.selectbox(key="sb_weights").set_value("imagenet").run()
@@ -479,7 +479,7 @@ def test_digits_weights_on_the_feature_map_and_training_pages(app_test):
     report = digits_report("toy_conv")
     assert any(f"{report['held_out_accuracy']:.1%} correct on" in s.value for s in at.success)
     assert at.dataframe[0].value["class"].iloc[0] == "0"  # the first scoreboard sample is a 0
-    at.switch_page("pages/training.py").run()
+    at.switch_page("pages/training-step.py").run()
     source = session_trainer(at.session_state)._source
     for key, tensor in digits_state_dict("toy_conv").items():
         assert torch.equal(source.state_dict()[key], tensor), key

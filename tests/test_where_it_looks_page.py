@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 
 from explorer.core.registry import get_spec
-from pages.caches import shared_model
+from ui.caches.networks import shared_model
 from tests.test_isolation import fingerprint
 
-PAGE = "pages/where_it_looks.py"
+PAGE = "pages/where-the-network-looks.py"
 
 
 def chart_titles(at) -> list[str]:
@@ -87,7 +87,7 @@ def test_an_intervention_refuses_a_bad_channel_list_then_runs_beside_the_untouch
 
 
 def test_the_layer_table_shows_each_layers_receptive_field(app_test):
-    at = app_test(query={"arch": "alexnet"}, page="pages/layers.py")
+    at = app_test(query={"arch": "alexnet"}, page="pages/layer-table.py")
     at.slider[0].set_value(2).run()
     table = at.dataframe[0].value.set_index("name")
     assert table.loc["features.0", "receptive_field"] == "11×11" and table.loc["features.0", "rf_stride"] == "4"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from explorer.analysis.params import CONV, FC, by_kind, parameter_layers
+from explorer.analysis.parameter_counts import CONV, FC, by_kind, parameter_layers
 from explorer.analysis.summary import summarize
 from explorer.core.registry import ARCHITECTURES, ArchSpec
 from explorer.core.sizes import InputSize

@@ -30,7 +30,7 @@ from torchview import draw_graph
 from torchview.computation_node import FunctionNode, ModuleNode, TensorNode
 
 from explorer.core.errors import UserError
-from explorer.core.meta import META, build_meta_model
+from explorer.core.shape_only import META, build_meta_model
 from explorer.core.registry import get_spec
 from explorer.core.sizes import InputSize, check_size
 

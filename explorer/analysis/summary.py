@@ -23,7 +23,7 @@ from torchinfo.torchinfo import clear_cached_forward_pass
 
 from explorer.analysis import receptive_field
 from explorer.core.errors import UserError
-from explorer.core.meta import META, build_meta_model
+from explorer.core.shape_only import META, build_meta_model
 from explorer.core.registry import get_spec
 from explorer.core.sizes import InputSize, check_size
 

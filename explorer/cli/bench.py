@@ -49,12 +49,12 @@ import torch
 from torch.nn import functional as F
 
 from explorer.analysis import summary
-from explorer.core.meta import META, build_meta_model
+from explorer.core.shape_only import META, build_meta_model
 from explorer.core.registry import ARCH_IDS, get_spec
 from explorer.core.sizes import InputSize
 from explorer.figures import feature_maps
 from explorer.runs import capture
-from explorer.runs.outputs import Capture
+from explorer.runs.capture_results import Capture
 from explorer.runs.training import Trainer
 
 TARGETS = {"summary_ratio": 1.10, "capture_ratio": 1.20, "train_step_ratio": 1.15, "render_ms": 100.0}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from explorer.analysis import params, summary
+from explorer.analysis import parameter_counts, summary
 from explorer.analysis.memory_estimate import memory_warning
 from explorer.core.memory import format_bytes
 from explorer.core.registry import ARCHITECTURES, get_spec
@@ -73,7 +73,7 @@ def print_summary(data: dict, args: argparse.Namespace) -> None:
 
 
 def params_data(args: argparse.Namespace) -> dict:
-    return params.to_json(get_spec(args.arch).id)
+    return parameter_counts.to_json(get_spec(args.arch).id)
 
 
 def print_params(data: dict, args: argparse.Namespace) -> None:

@@ -12,6 +12,8 @@
                                        [--weights W] [--json]
     python -m explorer train ARCH [--epochs E] [--batch B] [--lr R] [--optimizer adam] [--drawings]
                                   [--weights W] [--json]
+    python -m explorer microscope ARCH [--weights W] --layer L --channels SPEC [--steps N] [--size PX] [--seed S]
+                                  [--corpus DIR] [--out DIR] [--json]
     python -m explorer bench [--archs ID ...] [--json] [--out FILE.md] [--budget SECONDS] [--clock cpu --threads 1]
 
 --weights is random (the default), imagenet, imagenet_v2, digits or the path of a
@@ -28,7 +30,7 @@ import json
 import os
 import sys
 
-from explorer.cli import describe, learn_commands, looking, run_commands
+from explorer.cli import describe, learn_commands, looking, microscope, run_commands
 from explorer.cli.common import EXIT_USER_ERROR, OneLineParser
 from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
@@ -70,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
     run_commands.add_commands(commands)
     looking.add_commands(commands)
     learn_commands.add_commands(commands)
+    microscope.add_commands(commands)
     _add_bench(commands)
     return top
 

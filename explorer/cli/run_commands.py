@@ -17,7 +17,7 @@ from explorer.inputs import images, samples
 from explorer.runs import interventions
 from explorer.runs.capture import run_on_image
 from explorer.runs.held_out import HeldOut, held_out_set, score
-from explorer.runs.outputs import Capture
+from explorer.runs.capture_results import Capture
 from explorer.runs.predictions import top_classes
 from explorer.runs.step_warnings import step_warnings
 from explorer.runs.training import Trainer, default_target

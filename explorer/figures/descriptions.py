@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from explorer.analysis.params import CONV, FC, NORM, OTHER
+from explorer.analysis.parameter_counts import CONV, FC, NORM, OTHER
 from explorer.figures.feature_maps import DIVERGING, stage_layers, strongest_channel
 from explorer.runs.outputs import Capture, LayerOutput
 from explorer.runs.step_result import StepResult
@@ -84,7 +84,7 @@ def _share(part: float, whole: float) -> str:
 def weights_text(kinds: pd.DataFrame, arch_name: str) -> str:
     """The weights-and-biases chart: "Fully-connected weights hold 95.5% of LeNet-5's parameters; ...".
 
-    ``kinds`` as ``explorer.analysis.params.by_kind`` returns it."""
+    ``kinds`` as ``explorer.analysis.parameter_counts.by_kind`` returns it."""
     total = float(kinds["params"].sum())
     largest = kinds.loc[kinds["weight"].idxmax()]
     kind = KIND_WORDS[largest["kind"]]

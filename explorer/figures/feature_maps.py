@@ -16,7 +16,7 @@ import plotly.colors
 import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
-from explorer.runs.outputs import Capture, LayerOutput
+from explorer.runs.capture_results import Capture, LayerOutput
 
 # The one map for signed values (weights, gradients, changes): diverging, zero white, negatives red,
 # positives blue, each side scaled to the larger magnitude. ColorBrewer's red–blue keeps its two

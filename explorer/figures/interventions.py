@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from explorer.figures.feature_maps import channel_grid
 from explorer.runs.interventions import Intervention
-from explorer.runs.outputs import LayerOutput
+from explorer.runs.capture_results import LayerOutput
 
 UNTOUCHED, CHANGED = "#9aa5b1", "#d62728"
 

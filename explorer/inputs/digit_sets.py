@@ -7,7 +7,7 @@
   each digit, none of them a "Handwritten digit" sample (those are the first held-out
   scan of each digit, and one of them may be the very picture being trained on).
 
-Every picture takes the app's own path (``explorer.inputs.datasets.network_input``),
+Every picture takes the app's own path (``explorer.inputs.digit_inputs.network_input``),
 at the size the network reads digits at, grey repeated to three channels where a
 network reads colour.
 """
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from explorer.core.registry import ArchSpec
-from explorer.inputs import datasets, drawings
+from explorer.inputs import digit_inputs, drawings
 from explorer.inputs.scans import scan_split
 
 DIGIT_SIDE = 32  # LeNet-5's input: the 8×8 scans enlarged four times
@@ -74,12 +74,12 @@ def digit_data(arch_id: str, side: int, weights: str, drawn_per_digit: int = 0) 
 # Three sets: ResNet-18's at 32×32 with drawings is 29 MB, Inception v3's at 75×75 is 160 MB.
 @functools.lru_cache(maxsize=3)
 def _digit_data(arch_id: str, side: int, weights: str, drawn_per_digit: int) -> DigitData:
-    train_x, train_y = datasets.scan_inputs("train", arch_id, side, weights)
-    test_x, test_y = datasets.scan_inputs("test", arch_id, side, weights)
+    train_x, train_y = digit_inputs.scan_inputs("train", arch_id, side, weights)
+    test_x, test_y = digit_inputs.scan_inputs("test", arch_id, side, weights)
     scans = len(train_y)
     if drawn_per_digit:
         made = drawings.drawings(drawn_per_digit, DRAWN_SEED, drawings.Style.training(), "training")
-        drawn_x, drawn_y = datasets.drawing_inputs(made, arch_id, side, weights)
+        drawn_x, drawn_y = digit_inputs.drawing_inputs(made, arch_id, side, weights)
         train_x, train_y = torch.cat([train_x, drawn_x]), torch.cat([train_y, drawn_y])
     return DigitData(train_x, train_y, test_x, test_y, scans, len(train_y) - scans)
 
@@ -93,5 +93,5 @@ def held_out_scan_indices(per_digit: int = HELD_OUT_PER_DIGIT) -> np.ndarray:
 
 def step_held_out_scans(arch_id: str, side: int, weights: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The 100 held-out scans the training step checks a digit network on, as it receives them."""
-    return datasets.scan_inputs("test", arch_id, side, weights, indices=held_out_scan_indices())
+    return digit_inputs.scan_inputs("test", arch_id, side, weights, indices=held_out_scan_indices())
 

@@ -17,3 +17,16 @@ def grey_png(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels.astype(np.uint8), mode="L").save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def picture_png(pixels: np.ndarray) -> bytes:
+    """An H×W×1 (grey) or H×W×3 (colour) uint8 array as the bytes of a PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_pixels(data: bytes) -> np.ndarray:
+    """A PNG written by ``picture_png`` back as its H×W×C uint8 array."""
+    pixels = np.asarray(Image.open(io.BytesIO(data), formats=["PNG"]))
+    return pixels[..., None] if pixels.ndim == 2 else pixels

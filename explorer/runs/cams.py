@@ -4,7 +4,7 @@ torchcam (https://github.com/frgfm/torch-cam) is used rather than pytorch-grad-c
 needs only torch, numpy and matplotlib (pytorch-grad-cam pulls in OpenCV and more), its
 extractors remove their hooks when their ``with`` block ends, and it has the four
 methods the page offers. Everything runs on a private view of the shared model
-(``explorer.runs.views``), so no other student's pass ever meets these hooks.
+(``explorer.runs.private_views``), so no other student's pass ever meets these hooks.
 
 Two traps are handled here:
 
@@ -33,7 +33,7 @@ from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec
 from explorer.runs.attribution import RUNNING, Attribution, scaled
 from explorer.runs.layer_choice import check_class, check_map_layer
-from explorer.runs.views import lent_view
+from explorer.runs.private_views import lent_view
 
 Progress = Callable[[int, int], None]  # (passes done, passes in all)
 # Score-CAM holds the processor for up to minutes: one at a time per server, and apart from the

@@ -14,7 +14,7 @@ A container whose output is the very tensor its last child returned, unchanged
 child's arrays instead of keeping a second copy.
 
 The page never hooks the server's shared model: ``run_on_image`` borrows a private
-view of it (``explorer.runs.views``) and hooks only that. Handles are removed and
+view of it (``explorer.runs.private_views``) and hooks only that. Handles are removed and
 every module's train/eval mode is restored in ``finally``, also when the forward
 pass fails.
 """
@@ -30,9 +30,9 @@ import torch
 from torch import nn
 
 from explorer.core.registry import ArchSpec
-from explorer.runs.outputs import Capture
+from explorer.runs.capture_results import Capture
 from explorer.runs.reduction import reduce, reduce_output
-from explorer.runs.views import lent_view
+from explorer.runs.private_views import lent_view
 
 # Forward passes with every output alive are the app's biggest memory spikes; at most
 # this many run at once however many students press the button together.

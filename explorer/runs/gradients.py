@@ -21,7 +21,7 @@ from torch import nn
 from explorer.core.registry import ArchSpec
 from explorer.runs.attribution import RUNNING, Attribution, scaled
 from explorer.runs.layer_choice import check_class, split_call
-from explorer.runs.views import lent_view
+from explorer.runs.private_views import lent_view
 
 SMOOTH_SAMPLES = 16
 SMOOTH_NOISE = 0.15  # of the input's range (max − min), Smilkov et al.'s 10–20 %

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from explorer.core.registry import ArchSpec
-from explorer.inputs import datasets, digit_sets, images, samples
+from explorer.inputs import digit_inputs, digit_sets, images, samples
 from explorer.weights import catalogue
 
 # The bundled photos with a well-defined ImageNet class, and the classes that count as right.
@@ -86,7 +86,7 @@ def _digit_set(spec: ArchSpec, weights: str, height: int, width: int) -> HeldOut
     if spec.in_channels != 1 or spec.num_classes != 10 or height != width:
         return None
     if spec.max_size is not None and spec.max_size < digit_sets.DIGIT_SIDE:  # the toys
-        inputs, labels = datasets.scoreboard_flips(spec.id, height)
+        inputs, labels = digit_inputs.scoreboard_flips(spec.id, height)
         return HeldOut(inputs, _one_hot(labels, 10), f"the {len(labels)} scoreboard digits with one cell flipped")
     inputs, labels = digit_sets.step_held_out_scans(spec.id, height, weights)
     return HeldOut(inputs, _one_hot(labels, 10),

@@ -31,9 +31,9 @@ from explorer.core.registry import ArchSpec
 from explorer.runs.attribution import RUNNING
 from explorer.runs.capture import _Recorder, record
 from explorer.runs.layer_choice import check_once, split_call
-from explorer.runs.outputs import Capture
+from explorer.runs.capture_results import Capture
 from explorer.runs.reduction import reduce, reduce_output
-from explorer.runs.views import lent_view
+from explorer.runs.private_views import lent_view
 
 RESIDUAL_BLOCKS = ("BasicBlock", "Bottleneck")
 _CHANNELS = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")

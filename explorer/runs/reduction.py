@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from explorer.runs.outputs import DISPLAY_SIDE, KEPT_CHANNELS, MAX_VECTOR, Capture, LayerOutput, LayerStats
+from explorer.runs.capture_results import DISPLAY_SIDE, KEPT_CHANNELS, MAX_VECTOR, Capture, LayerOutput, LayerStats
 
 
 def _reduce_maps(x: torch.Tensor) -> dict:

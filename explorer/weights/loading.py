@@ -9,7 +9,7 @@ from __future__ import annotations
 from torch import nn
 
 from explorer.core.errors import UserError
-from explorer.core.meta import holding
+from explorer.core.shape_only import holding
 from explorer.core.registry import ArchSpec
 from explorer.weights import digit_checkpoints, hub
 from explorer.weights.catalogue import DIGITS, LABELS, RANDOM, TORCHVISION_MEMBERS, WeightsUnavailable, check_choice

@@ -24,7 +24,7 @@ from torch import nn
 
 from explorer.core.errors import UserError
 from explorer.core.limits import UPLOAD_BYTES, UPLOAD_MIB
-from explorer.core.meta import build_meta_model, holding
+from explorer.core.shape_only import build_meta_model, holding
 from explorer.core.registry import ArchSpec
 
 # Training scripts often save {"state_dict": ...} (PyTorch Lightning, many tutorials) or {"model": ...}.

@@ -33,6 +33,8 @@ def test_the_first_deep_link_on_a_bare_server_shows_its_page_and_no_dialog(page,
     assert dialogs == 0
     # The app's own navigation, not the legacy list of the files in pages/.
     assert "Train on the digits" in navigation and "first visit" not in navigation and "caches" not in navigation
+    # The legacy list would name each page after its file in pages/ ("train-on-digits").
+    assert "train-on-digits" not in navigation and "layer-table" not in navigation
 
 
 def test_an_address_that_does_not_exist_still_gets_the_dialog(page):

@@ -3,7 +3,7 @@ closes in the middle of a run frees its copy within about a minute, and nobody s
 
 The server gets a budget of two and a half ResNet-18 copies at 64×64 (EXPLORER_TRAINING_MEMORY_GB);
 each student is a browser context of their own. Takes about a minute and a half: the sweeper frees a
-closed tab's copy 45 s after its browser left (pages/training_copies.py), checking every 10 s.
+closed tab's copy 45 s after its browser left (ui/caches/training_copies.py), checking every 10 s.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from explorer.analysis.summary import summarize
 from explorer.classroom import budget
 from explorer.core.sizes import InputSize
-from pages.training_copies import GONE_GRACE_S, SWEEP_EVERY_S
+from ui.caches.training_copies import GONE_GRACE_S, SWEEP_EVERY_S
 from tests.browser.conftest import FIRST_RENDER_MS, served_app, settle
 from tests.conftest import ROOT
 

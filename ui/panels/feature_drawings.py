@@ -1,0 +1,95 @@
+"""What Feature maps draws from a cached capture, cached in turn: a redraw encodes nothing twice.
+
+A capture is cached server-wide (one forward pass per picture, network, size, device
+and weights); the pictures drawn from it are too, keyed by the capture's key and the
+view's settings: the channel grid as JPEG, the path strip and the pictures as PNG
+(``st.image`` sends encoded bytes on as they are, where it re-encodes an array on
+every run), the enlarged
+channel and the vector charts as plotly figures. A class on the same picture and
+layer shares one drawing. Every cache here is bounded and holds read-only objects.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from PIL import Image
+
+from explorer.figures import feature_maps as feature_grid
+from explorer.runs.capture_results import Capture, LayerOutput
+from ui.panels import receptive_click
+
+# (architecture id, height, width, device, weights key, picture digest): what fixes a capture.
+CaptureKey = tuple[str, int, int, str, str, str]
+SHOWN_SIDE = 224  # the pictures at the top of the page are shown about this wide
+PNG_COMPRESSION = 3  # zlib level: for the small pictures and the strip, near level 9's size at a third of the time
+
+
+def png(picture: np.ndarray | Image.Image) -> bytes:
+    image = picture if isinstance(picture, Image.Image) else Image.fromarray(picture)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESSION)
+    return buffer.getvalue()
+
+
+def jpeg(picture: np.ndarray) -> bytes:
+    """A channel grid: fine-grained maps do not compress as PNG (ResNet-18's 64 maps of 56×56, enlarged:
+    46 ms and 600 kB at zlib level 1), JPEG at quality 95 without chroma subsampling takes 9 ms for
+    sharp tile edges and colours (Streamlit's own conversion of the array was JPEG at quality 100)."""
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="JPEG", quality=95, subsampling=0)
+    return buffer.getvalue()
+
+
+def enlarged(picture: np.ndarray) -> np.ndarray:
+    """Small inputs (LeNet's 32×32, the toys' 5×5) repeated into square blocks so they stay crisp."""
+    factor = max(1, SHOWN_SIDE // max(picture.shape[:2]))
+    return picture.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+# About 100 kB a picture pair; 32 pairs.
+@st.cache_resource(max_entries=32, show_spinner=False)
+def input_pictures(key: CaptureKey, _original: Image.Image, _received: np.ndarray) -> tuple[bytes, bytes]:
+    """The picture as loaded and what the network receives (small ones enlarged), at the page's width, as PNG."""
+    return png(_at_most_shown_side(_original)), png(_at_most_shown_side(Image.fromarray(enlarged(_received))))
+
+
+def _at_most_shown_side(image: Image.Image) -> Image.Image:
+    # Wider than it is shown, st.image would scale it down again on every run.
+    if image.width <= SHOWN_SIDE:
+        return image
+    height = max(1, round(image.height * SHOWN_SIDE / image.width))
+    return image.resize((SHOWN_SIDE, height), Image.Resampling.BILINEAR)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def path_strip(key: CaptureKey, _result: Capture, _shown: np.ndarray) -> bytes:
+    return png(feature_grid.path_strip(_result, _shown))
+
+
+# A 64-channel grid is 0.2–0.8 MB of JPEG: 128 entries stay under about 100 MB.
+@st.cache_resource(max_entries=128, show_spinner=False)
+def channel_grid(key: CaptureKey, layer_index: int, channels: tuple[int, ...], colour_map: str, per_channel: bool,
+                 _layer: LayerOutput) -> bytes:
+    maps = _layer.channel_maps(list(channels))
+    low_high = (_layer.stats.minimum, _layer.stats.maximum)
+    return jpeg(feature_grid.channel_grid(maps, colour_map, per_channel, low_high))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def channel_heatmap(key: CaptureKey, layer_index: int, channel: int, colour_map: str, _layer: LayerOutput) -> go.Figure:
+    """The enlarged channel, with the markers that make its squares clickable (a shared figure: never changed after)."""
+    return receptive_click.clickable(feature_grid.channel_heatmap(_layer, channel, colour_map))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def vector_chart(key: CaptureKey, layer_index: int, _layer: LayerOutput) -> go.Figure:
+    return feature_grid.vector_chart(_layer)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def probability_chart(key: CaptureKey, layer_index: int, classes: tuple[tuple[str, float], ...], title: str) -> go.Figure:
+    return feature_grid.probability_chart(list(classes), title)

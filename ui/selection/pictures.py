@@ -1,0 +1,90 @@
+"""Choosing the picture a page runs: the sources, one server cache for decoding, and the last good picture.
+
+The Feature maps and Training pages take a picture the same way: a sample, an
+upload (read from its bytes only; its name is never used) or, on Feature maps,
+a drawing. A picture that cannot be read gets one sentence, and the page carries
+on with the last good one, so the controls beside it stay on the page and keep
+their settings (a widget that is not drawn forgets what the student chose in it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from explorer.core.errors import UserError
+from explorer.core.registry import ArchSpec, get_spec
+from explorer.inputs import images, samples
+from ui.classroom import follow
+
+SOURCES = {
+    "photo": "Sample photo",
+    "handwritten": "Handwritten digit",
+    "scoreboard": "Scoreboard digit",
+    "upload": "Upload a picture",
+    "draw": "Draw a digit",
+}
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+
+
+# Entries hold a decoded picture of at most 2048 pixels a side (about 12 MB).
+@st.cache_data(max_entries=16, show_spinner=False)
+def prepared_input(digest: str, arch_id: str, height: int, width: int, weights: str,
+                   _data: bytes) -> tuple[images.LoadedImage, images.PreparedInput]:
+    """Decode and preprocess once per picture (keyed by its hash), network input and weights."""
+    loaded = images.load_image(_data)
+    return loaded, images.prepare(loaded, get_spec(arch_id), height, width, weights)
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def picture_or_last_good(data: bytes | None, about, selection, *, kept_key: str, ask: str,
+                         carrying_on: str) -> tuple[bytes, object, images.LoadedImage, images.PreparedInput]:
+    """This picture prepared for the selection; after a missing or unreadable one, the last good picture.
+
+    ``about`` is what the page knows of the picture (a label, a sample) and is kept with it
+    under ``kept_key``. Before there is any good picture, ``ask`` is shown and the run stops;
+    after a bad one, ``carrying_on`` says which picture the page goes on with.
+    Returns the bytes used, their ``about``, the decoded picture and the network's input.
+    """
+    size = selection.size
+
+    def prepare(picture: bytes) -> tuple[images.LoadedImage, images.PreparedInput]:
+        return prepared_input(digest_of(picture), selection.spec.id, size.height, size.width,
+                              selection.weights, picture)
+
+    data, about = follow.class_picture(data, about)  # a following student sees the teacher's picture
+    if data is not None:
+        try:
+            loaded, prepared = prepare(data)
+            st.session_state[kept_key] = (data, about)
+            follow.share_picture(data, about)  # only a picture that was read successfully reaches the class
+            return data, about, loaded, prepared
+        except UserError as error:
+            st.error(str(error))
+    if kept_key not in st.session_state:
+        if data is None:
+            st.info(ask)
+        st.stop()
+    data, about = st.session_state[kept_key]
+    st.caption(carrying_on.format(about=about))
+    return data, about, *prepare(data)
+
+
+def pick_picture(spec: ArchSpec, prefix: str) -> tuple[bytes | None, str]:
+    """A sample or an upload (no drawing), chosen with widgets keyed ``{prefix}_…``: its bytes (None until
+    an upload arrives) and how to call it."""
+    sources = [key for key in SOURCES if key != "draw"]
+    if st.session_state.get(f"{prefix}_source") not in sources:
+        st.session_state[f"{prefix}_source"] = samples.default_kind(spec.in_channels, spec.default_size)
+    source = st.radio("Picture", sources, format_func=SOURCES.get, horizontal=True, key=f"{prefix}_source")
+    if source == "upload":
+        follow.upload_notice()  # a teacher is told first that the class sees it
+        upload = st.file_uploader("A picture (JPEG, PNG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key=f"{prefix}_upload")
+        return (upload.getvalue(), "your picture") if upload is not None else (None, "")
+    key = st.selectbox("Which one", [s.key for s in samples.samples_of(source)], key=f"{prefix}_{source}",
+                       format_func=lambda k: samples.get_sample(k).label)
+    return samples.sample_bytes(key), samples.get_sample(key).label
