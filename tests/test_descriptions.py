@@ -10,7 +10,7 @@ from explorer.analysis.parameter_counts import by_kind, parameter_layers
 from explorer.core.registry import get_spec
 from explorer.figures import descriptions
 from explorer.runs import capture
-from explorer.runs.outputs import LayerOutput
+from explorer.runs.capture_results import LayerOutput
 from explorer.runs.step_result import StepResult
 
 

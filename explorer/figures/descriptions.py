@@ -14,7 +14,7 @@ import pandas as pd
 
 from explorer.analysis.parameter_counts import CONV, FC, NORM, OTHER
 from explorer.figures.feature_maps import DIVERGING, stage_layers, strongest_channel
-from explorer.runs.outputs import Capture, LayerOutput
+from explorer.runs.capture_results import Capture, LayerOutput
 from explorer.runs.step_result import StepResult
 
 KIND_WORDS = {CONV: "convolution", FC: "fully-connected", NORM: "normalisation", OTHER: "other"}
