@@ -20,7 +20,7 @@ from tests.browser.conftest import settle
 
 BLOCKING = ("critical", "serious")
 AXE = Axe()
-PAGES_IN_THE_APP = 9  # app.py's navigation: a page added there raises this, and is then checked too
+PAGES_AT_LEAST = 9  # the navigation's pages when this test was written; pages added since are checked too
 
 
 # True once no script run is under way, every picture has arrived, and the page's elements have
@@ -71,7 +71,7 @@ def check(page, where: str) -> list[tuple[str, str, str]]:
 def navigation_paths(page) -> list[str]:
     """The address of every page in the sidebar's navigation, in its order."""
     links = page.locator('[data-testid="stSidebarNav"] a')
-    expect(links).to_have_count(PAGES_IN_THE_APP)
+    expect(links.nth(PAGES_AT_LEAST - 1)).to_be_visible()
     return [re.sub(r"^https?://[^/]+", "", href) for href in links.evaluate_all("links => links.map(l => l.href)")]
 
 
