@@ -46,7 +46,7 @@ def test_a_class_activation_map_in_words():
     values = np.zeros((4, 4))
     values[0, 3], values[0, 2], values[1, 3], values[3, 0] = 1.0, 0.8, 0.6, 0.4  # 3 of 16 squares above 0.5
     sentence = descriptions.cam_text("Grad-CAM", "at layer4", "tabby", values)
-    assert sentence == ("Grad-CAM at layer4 for tabby, over the picture: strongest in the top right; "
+    assert sentence == ("Grad-CAM at layer4 for class tabby, over the picture: strongest in the top right; "
                         "19% of the picture is above half the strongest value.")  # 3/16 = 18.75%
     assert "zero everywhere" in descriptions.cam_text("Grad-CAM", "at layer4", "tabby", np.zeros((7, 7)))
 

@@ -66,8 +66,8 @@ def cam_text(method: str, where: str, class_name: str, values: np.ndarray) -> st
     peak = float(values.max())
     share = float((values > peak / 2).mean()) if peak > 0 else 0.0
     if peak <= 0:
-        return f"{method} {where} for {class_name}, over the picture: the map is zero everywhere."
-    return (f"{method} {where} for {class_name}, over the picture: strongest in {region(values)}; "
+        return f"{method} {where} for class {class_name}, over the picture: the map is zero everywhere."
+    return (f"{method} {where} for class {class_name}, over the picture: strongest in {region(values)}; "
             f"{share:.0%} of the picture is above half the strongest value.")
 
 
