@@ -159,7 +159,7 @@ def show(selection, model, prepared, table: LayerTable, names: list[str], digest
         map_col.plotly_chart(overlays.map_heatmap(result.map, f"{layer} at its own resolution, {height}×{width}",
                                                   height=shown.shape[0] + 60),
                              width="stretch", key="wl_map")
-        map_col.caption(descriptions.map_text(f"{layer}'s map", result.map) + " Each square is one position of the "
+        map_col.caption(descriptions.map_text(f"The map of {layer}", result.map) + " Each square is one position of the "
                         "layer's map; it sees a whole patch of the picture (its receptive field, in the layer table).")
     else:
         alone = overlays.enlarged(overlays.heat(result.map), SIDE)
