@@ -126,6 +126,9 @@ def show_progress(progress: Progress, worker: Worker, held_out_count: int) -> No
     left, right = st.columns(2)
     left.plotly_chart(charts.loss_curve(progress), width="stretch", key="dg_loss")
     right.plotly_chart(charts.accuracy_curve(progress, held_out_count), width="stretch", key="dg_accuracy")
+    summary = descriptions.learning_text(progress)
+    if summary:
+        st.caption(summary)
     filters = charts.filter_rows(progress)
     if filters is not None:
         alt = descriptions.filters_text(worker.run.first_conv_name, charts.FILTERS_SHOWN, ["the start of the run", "now"])

@@ -11,6 +11,7 @@ from explorer.core.registry import get_spec
 from explorer.figures import descriptions
 from explorer.runs import capture
 from explorer.runs.capture_results import LayerOutput
+from explorer.runs.progress import Progress
 from explorer.runs.step_result import StepResult
 
 
@@ -105,3 +106,17 @@ def test_what_a_training_step_did_in_words():
     # ‖Δw‖/‖w‖: 0.002 / 2 = 0.001 and 0.15 / 3 = 0.05.
     assert descriptions.layers_text(result, result.update_ratios, "The relative update") == (
         "The relative update is largest at fc (0.05) and smallest at conv1 (0.001), over 2 layers.")
+
+
+def progress(train: list[tuple[float, float]], held_out: list[tuple[float, float]]) -> Progress:
+    return Progress(status="running", message=None, epochs_planned=4, batches_done=45, batches_per_epoch=30,
+                    train_points=tuple(train), held_out_points=tuple(held_out), epochs=(), seconds=3.0,
+                    seconds_to_goal=None, filters_start=None, filters_now=None)
+
+
+def test_a_learning_run_in_words():
+    run = progress([(0.03, 2.31), (0.5, 0.9), (1.5, 0.412)], [(0.5, 0.61), (1.0, 0.93), (1.5, 0.9)])
+    # 45 batches of 30 per epoch: 1.5 epochs. Best held-out accuracy 93%, the last 90%.
+    assert descriptions.learning_text(run) == ("The batch loss went from 2.31 to 0.412 in 1.5 epochs (45 batches); "
+                                               "held-out accuracy is 90.0% now, 93.0% at best.")
+    assert descriptions.learning_text(progress([], [])) is None

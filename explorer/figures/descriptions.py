@@ -15,6 +15,7 @@ import pandas as pd
 from explorer.analysis.parameter_counts import CONV, FC, NORM, OTHER
 from explorer.figures.feature_maps import DIVERGING, stage_layers, strongest_channel
 from explorer.runs.capture_results import Capture, LayerOutput
+from explorer.runs.progress import Progress
 from explorer.runs.step_result import StepResult
 
 KIND_WORDS = {CONV: "convolution", FC: "fully-connected", NORM: "normalisation", OTHER: "other"}
@@ -138,3 +139,16 @@ def filters_text(layer_name: str, count: int, rows: Sequence[str]) -> str:
     """Pictures of a first convolution's filters, one row per moment (before, after, ...)."""
     return (f"The first {count} filters of {layer_name}, averaged over the input channels, one row each for "
             f"{', '.join(rows)}: blue where a weight is positive, red where negative, white at zero.")
+
+
+def learning_text(progress: Progress) -> str | None:
+    """The learning run's loss and accuracy curves in one sentence (None before the first batch)."""
+    if not progress.train_points:
+        return None
+    first, last = progress.train_points[0][1], progress.train_points[-1][1]
+    sentence = (f"The batch loss went from {first:.3g} to {last:.3g} in {progress.epochs_done:.1f} epochs "
+                f"({progress.batches_done} batches)")
+    if progress.held_out_points:
+        best = max(accuracy for _, accuracy in progress.held_out_points)
+        sentence += f"; held-out accuracy is {progress.held_out_accuracy:.1%} now, {best:.1%} at best"
+    return sentence + "."
