@@ -20,7 +20,7 @@ import torch
 
 from explorer.analysis.memory_estimate import memory_refusal
 from explorer.analysis.summary import summarize
-from explorer.cli.common import model_with_weights
+from explorer.cli.common import add_architecture, model_with_weights
 from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
 from explorer.core.sizes import check_size, parse_input_size
@@ -95,7 +95,7 @@ def print_train(data: dict, args: argparse.Namespace) -> None:
 
 def add_commands(commands) -> None:
     train = commands.add_parser("train", help="a learning run on the scanned digits, checked on held-out scans")
-    train.add_argument("arch", help="architecture id, e.g. lenet5 (see `list`)")
+    add_architecture(train, "architecture id, e.g. lenet5 (see `list`)")
     train.add_argument("--epochs", default="5", help=f"passes over the training pictures (1–{MAX_EPOCHS})")
     train.add_argument("--batch", default="64", help="pictures per mini-batch")
     train.add_argument("--lr", default="0.001", help="learning rate")

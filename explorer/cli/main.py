@@ -12,6 +12,7 @@
                                        [--weights W] [--json]
     python -m explorer train ARCH [--epochs E] [--batch B] [--lr R] [--optimizer adam] [--drawings]
                                   [--weights W] [--json]
+    python -m explorer build DESIGN.json [--json] [--code]     (and --design DESIGN.json instead of ARCH above)
     python -m explorer bench [--archs ID ...] [--json] [--out FILE.md] [--budget SECONDS] [--clock cpu --threads 1]
 
 --weights is random (the default), imagenet, imagenet_v2, digits or the path of a
@@ -28,8 +29,8 @@ import json
 import os
 import sys
 
-from explorer.cli import describe, learn_commands, looking, run_commands
-from explorer.cli.common import EXIT_USER_ERROR, OneLineParser
+from explorer.cli import build_command, describe, learn_commands, looking, run_commands
+from explorer.cli.common import EXIT_USER_ERROR, OneLineParser, resolve_architecture
 from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
 
@@ -70,11 +71,13 @@ def parser() -> argparse.ArgumentParser:
     run_commands.add_commands(commands)
     looking.add_commands(commands)
     learn_commands.add_commands(commands)
+    build_command.add_commands(commands)
     _add_bench(commands)
     return top
 
 
 def _run(args: argparse.Namespace) -> None:
+    resolve_architecture(args)
     if hasattr(args, "run"):
         args.run(args)
         return
