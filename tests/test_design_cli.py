@@ -120,3 +120,17 @@ def test_a_design_learns_the_digits(run_cli, files):
     data = json.loads(result.stdout)
     assert data["architecture"].startswith("design-")
     assert data["final_held_out_accuracy"] > 0.2  # ten classes: a guess is 10%
+
+
+def test_compare_and_diagram_take_a_design():
+    from explorer.analysis.compare import compare_architectures
+    from explorer.analysis.diagram import build_diagram
+    from explorer.core.sizes import InputSize
+
+    spec = design_spec(parse_design(PRESETS["lenet5"]))
+    table = compare_architectures((get_spec("lenet5"), spec)).table.set_index("id")
+    assert table.loc[spec.id, "params"] == table.loc["lenet5", "params"] == 61_706
+    assert table.loc[spec.id, "mult_adds"] == table.loc["lenet5", "mult_adds"]
+    assert table.loc[spec.id, "depth"] == table.loc["lenet5", "depth"] == 5
+    diagram = build_diagram(spec.id, InputSize(32, 32))
+    assert len(diagram.nodes) == len(build_diagram("lenet5", InputSize(32, 32)).nodes)
