@@ -74,7 +74,7 @@ def _layer(raw: object, row: int) -> Layer:
         value = raw.get(key, default)
         if value is REQUIRED:
             raise UserError(f"{where} needs a value for {key}.")
-        if value == POOL_STRIDE:
+        if key not in raw and default == POOL_STRIDE:
             value = settings["kernel"]
         if key == "p":
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
