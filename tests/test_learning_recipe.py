@@ -57,6 +57,15 @@ def test_one_cycle_warms_up_to_the_rate_then_cools_down():
     assert all(a >= b for a, b in zip(rates[peak:], rates[peak + 1:]))
 
 
+def test_the_shift_is_at_most_an_eighth_of_the_side():
+    assert _tiny_run(shift=3).shift == 3  # 32 // 8 = 4
+    generator = torch.Generator().manual_seed(0)
+    data = DigitData(torch.rand(8, 1, 5, 5, generator=generator), torch.arange(8), torch.rand(4, 1, 5, 5), torch.arange(4),
+                     8, 0)
+    toy = DigitRun(get_spec("toy_conv"), get_spec("toy_conv").build(), 5, lambda: data, batch=4, shift=3)
+    assert toy.shift == 0  # 5 // 8
+
+
 def test_constant_schedule_keeps_the_rate():
     run = _tiny_run(learning_rate=0.002)
     run.plan(1)

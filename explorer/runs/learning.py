@@ -78,7 +78,8 @@ class DigitRun:
             raise UserError(f"The schedule must be one of {', '.join(SCHEDULES)}.")
         # one-cycle: each plan (a start, Continue, new settings) is one warm-up and cool-down over its batches.
         self.schedule, self._cycle = schedule, None
-        self.shift = parse_whole_number(shift, "shift in pixels", 0, MAX_SHIFT)
+        # A few pixels of a 32×32 digit are a nudge; of a 5×5 scoreboard digit, most of it: at most an eighth of a side.
+        self.shift = min(parse_whole_number(shift, "shift in pixels", 0, MAX_SHIFT), side // 8)
         self.batch = check_batch(batch)
         self._source = source
         self._load_data = load_data
