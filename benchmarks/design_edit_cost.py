@@ -27,7 +27,8 @@ from explorer.analysis.design_rows import analyse
 def twenty_layers(out: int) -> dict:
     block = [{"type": "conv", "out": out, "kernel": 3, "padding": 1}, {"type": "batchnorm"}, {"type": "relu"}]
     layers = [*block, *block, {"type": "maxpool", "kernel": 2}, *block, *block, {"type": "maxpool", "kernel": 2},
-              {"type": "residual", "out": 32, "stride": 2}, {"type": "residual", "out": 32}, {"type": "leakyrelu"}, {"type": "dropout", "p": 0.2},
+              {"type": "residual", "out": 32, "stride": 2}, {"type": "residual", "out": 32}, {"type": "leakyrelu"},
+              {"type": "dropout", "p": 0.2},
               {"type": "gap"}, {"type": "linear", "out": 10}]
     assert len(layers) == 20
     return {"input": [3, 64, 64], "classes": 10, "layers": layers}

@@ -58,7 +58,8 @@ def source(design: Design) -> str:
     """The text of the Python file."""
     calls = layer_calls(design)
     used = [name for name in _HELPERS if any(call[0] == name for call in calls)]
-    parts = [_HEADER.format(title="Your network", input_text=_shape_text(design.input), classes=design.classes, cls=CLASS_NAME)]
+    parts = [_HEADER.format(title="Your network", input_text=_shape_text(design.input), classes=design.classes,
+                            cls=CLASS_NAME)]
     parts += ["\n\n" + inspect.getsource(_HELPERS[name]) for name in used]
     rows = []
     for row, (name, kwargs, shape) in enumerate(calls):
