@@ -134,3 +134,27 @@ def test_compare_and_diagram_take_a_design():
     assert table.loc[spec.id, "depth"] == table.loc["lenet5", "depth"] == 5
     diagram = build_diagram(spec.id, InputSize(32, 32))
     assert len(diagram.nodes) == len(build_diagram("lenet5", InputSize(32, 32)).nodes)
+
+
+def test_a_state_dict_saved_from_a_design_loads_as_its_weights(run_cli, files):
+    from explorer.models.design import DesignNet
+
+    torch.manual_seed(1)
+    net = DesignNet(parse_design(PRESETS["lenet5"]))
+    torch.save(net.state_dict(), files / "mine.pt")
+    loaded = run_cli("activations", "--design", files / "lenet5.json", "--image", files / "red.png",
+                     "--weights", files / "mine.pt", "--json")
+    assert loaded.returncode == 0, loaded.stderr
+    from explorer.inputs import images
+
+    spec = design_spec(parse_design(PRESETS["lenet5"]))
+    x = images.prepare(images.load_image((files / "red.png").read_bytes()), spec, 32, 32).tensor
+    with torch.no_grad():
+        expected = torch.softmax(net.eval()(x), dim=1)[0]
+    top = json.loads(loaded.stdout)["top"][0]
+    assert top["probability"] == pytest.approx(float(expected.max()), abs=1e-5)
+    assert top["class"] == str(int(expected.argmax()))
+    torch.save({"layers.0.weight": torch.zeros(3)}, files / "wrong.pt")
+    wrong = run_cli("activations", "--design", files / "lenet5.json", "--image", files / "red.png",
+                    "--weights", files / "wrong.pt")
+    assert wrong.returncode == 2
