@@ -16,19 +16,24 @@ ResNet-18 forward pass is timed in this process before every picture.
 
 from __future__ import annotations
 
-import argparse
-import io
 import os
-import re
-import shutil
-import statistics
-import sys
-import tempfile
-from pathlib import Path
 
-import numpy as np
-from PIL import Image
-from playwright.sync_api import sync_playwright
+# Importing the app's library below sets OMP_WAIT_POLICY in this process; the servers get only what the
+# shell had, so that each checkout decides for itself (the old one left OpenMP's threads spinning).
+SHELL_ENV = dict(os.environ)
+
+import argparse  # noqa: E402
+import io  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_server_cpu import ROOT, TIMEOUT_MS, Server, bare_references, finished  # noqa: E402
@@ -130,7 +135,7 @@ def main() -> None:
     logs = {server.name: folder / f"{server.name}.log" for server in servers}
     try:
         for server in servers:
-            server.start({**os.environ, "EXPLORER_PASS_LOG": str(logs[server.name])})
+            server.start({**SHELL_ENV, "EXPLORER_PASS_LOG": str(logs[server.name])})
         counted, forwards = run(servers, pictures, logs)
     finally:
         for server in servers:
