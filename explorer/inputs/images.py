@@ -40,14 +40,10 @@ MAX_ASPECT = 10
 # Large photos are decoded at reduced scale where the format allows (JPEG's DCT
 # scaling): nothing the app shows or feeds a network needs more than this.
 DECODE_SIDE = 1024
-# Told the side a network's resize makes, a JPEG is decoded at the smallest DCT scale that keeps at
-# least this many times it. A 12-megapixel photo for a 224×224 network then decodes at 1/4 scale
-# (1008×756), and the network's input differs from a full decode's by at most a few grey levels
-# (the DCT scaling averages differently from the resize's filter; 0.2 levels on average).
-DRAFT_MARGIN = 2
-# At 1/8 scale (a block's DC term alone) the input differed by 2.5 levels on average (30 at most) from
-# a full decode of a 50-megapixel photo; at 1/4, by 0.3 (5 at most). So never less than a quarter.
-MOST_REDUCED = 4
+# Told the side a network's resize makes, a JPEG is decoded at the smallest DCT scale keeping twice it,
+# but never below 1/4: against a full decode the network's input then differs by 0.2–0.3 grey levels
+# on average (at 1/8, 2.5 levels on a 50-megapixel photo). A 12 MP photo for 224×224: 1008×756.
+DRAFT_MARGIN, MOST_REDUCED = 2, 4
 # What is kept of a decoded picture (it is cached per server): enough for any input size
 # the app offers (1024 plus the presets' resize margin), about 12 MB at most.
 KEPT_SIDE = 2048
