@@ -187,7 +187,7 @@ class Deferred:
     def add(self, output: torch.Tensor) -> Slot | None:
         """A copy of ``output`` kept for later, or None where it should be reduced now (too large, or the
         capture's copies are at their limit)."""
-        if output.dim() != 3 or output.numel() > DEFERRED_VALUES:
+        if output.dim() != 3 or not 0 < output.numel() <= DEFERRED_VALUES:
             return None
         key = (tuple(output.shape), output.dtype, output.device)
         buffers = self.buffers.get(key, [])
