@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from explorer.core.registry import get_spec
-from explorer.runs import capture, outputs, reduction
+from explorer.runs import capture, reduction
+from explorer.runs import capture_results as outputs
 
 
 @pytest.fixture(scope="module")
