@@ -101,7 +101,8 @@ def score_cam_by_hand(model, x, layer, target) -> np.ndarray:
 
 def smoothgrad_by_hand(model, x, target) -> np.ndarray:
     generator = torch.Generator().manual_seed(SMOOTH_SEED)
-    noise = torch.randn((SMOOTH_SAMPLES, *x.shape[1:]), generator=generator) * SMOOTH_NOISE * (x.max() - x.min())
+    sigma = SMOOTH_NOISE * float(x.max() - x.min())
+    noise = torch.randn((SMOOTH_SAMPLES, *x.shape[1:]), generator=generator) * sigma
     total = torch.zeros(x.shape[2:], dtype=torch.float64)
     for sample in noise:
         noisy = (x + sample).requires_grad_(True)
