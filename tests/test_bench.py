@@ -55,6 +55,12 @@ def test_cli_prints_one_json_object_per_architecture_and_writes_markdown(tmp_pat
     assert "| toy_conv | 1×5×5 |" in table and "cpu clock, 1 torch thread(s)" in table
 
 
+def test_capture_and_summary_ratios_over_1_3_are_marked_in_the_table(lenet_row):
+    row = dict(lenet_row, capture_ratio=1.31, summary_ratio=1.29)
+    line = bench.markdown([row]).splitlines()[-1]
+    assert "| **1.31** |" in line and "| 1.29 |" in line
+
+
 def test_a_failed_architecture_is_reported_not_raised():
     table = bench.markdown([{"arch": "vgg19", "error": "MemoryError"}])
     assert "| vgg19 | failed: MemoryError |" in table

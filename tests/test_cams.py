@@ -6,6 +6,8 @@
   LeNet-5 with randomised weights gives a different map.
 - Saliency of the toy dense network, which is linear: its gradient is the class's own
   row of weights, whatever the picture, so SmoothGrad must give the same map.
+- Each method's published form and paper, in plain text for the page (the maps against their
+  papers' equations are in tests/test_cam_references.py).
 - One unit's input gradient (effective receptive field) lies inside its theoretical
   receptive field and is strongest at the centre (Luo et al., 2016).
 """
@@ -22,6 +24,7 @@ from explorer.core.registry import ARCHITECTURES, get_spec
 from explorer.core.sizes import InputSize
 from explorer.inputs import images, samples
 from explorer.runs import cams, gradients
+from explorer.runs.attribution import METHODS, PUBLISHED
 from explorer.runs.layer_choice import check_map_layer, default_map_layer, map_layers
 from explorer.weights import loading
 from tests.test_isolation import fingerprint
@@ -223,3 +226,14 @@ def test_a_second_score_cam_at_once_is_turned_away_in_a_sentence():
             cams.class_activation_map(spec, model, digit(), table("lenet5"), "scorecam", "features")
         # the other methods do not wait for it
         assert cams.class_activation_map(spec, model, digit(), table("lenet5"), "gradcam", "features").target == 3
+
+
+def test_every_method_has_its_published_form_and_paper_in_plain_text():
+    assert set(PUBLISHED) == set(METHODS)
+    years = {"gradcam": "2017", "gradcampp": "2018", "layercam": "2021", "scorecam": "2020", "saliency": "2014",
+             "smoothgrad": "2017"}
+    for method, published in PUBLISHED.items():
+        assert published.form.startswith("map = ") and years[method] in published.paper, method
+        assert not set(published.form + published.paper) & set("*_`[]#<>"), method  # printed by Markdown as it is
+    assert "2g² + Σ" in PUBLISHED["gradcampp"].form and "eq. 19" in PUBLISHED["gradcampp"].paper
+    assert "softmax over channels" in PUBLISHED["scorecam"].form

@@ -14,6 +14,7 @@ from explorer.classroom import redis_store
 from explorer.runs import capture
 from ui.classroom import session as class_session
 from tests.conftest import ROOT
+from tests.test_classroom import _wait_for, store_answers
 
 
 @pytest.fixture(autouse=True)
@@ -170,7 +171,5 @@ def test_redis_down_is_one_sentence_for_the_teacher_and_new_classes_work_when_it
     other.button(key="cl_start").click().run()
     assert any("Class mode is off" in t for t in texts(other)) and "cl_code" not in other.session_state
     redis_server.start()
-    import time
-
-    time.sleep(0.3)
+    assert _wait_for(lambda: store_answers(class_session.classroom()))  # its pause after the failure is over
     assert start(other) != code and other.session_state["cl_mode"] == "lead"

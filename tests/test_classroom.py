@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import redis
 
 from explorer.classroom import classes, codes, redis_store
 from explorer.classroom.classes import Classroom, NoSuchClass, NotTheTeacher
@@ -199,9 +200,7 @@ def test_redis_down_is_one_sentence_and_new_classes_work_once_it_is_back(redis_s
     with pytest.raises(StoreUnavailable):
         room.start()
     redis_server.start()  # the same port, empty: the old class is gone, a new one works
-    import time
-
-    time.sleep(0.3)
+    assert _wait_for(lambda: store_answers(room))  # once the store's pause after a failure is over
     fresh = room.start()
     assert room.look(fresh.code).version == 1 and room.look(lead.code) is None
 
@@ -214,6 +213,24 @@ def test_the_redis_records_expire_by_themselves(redis_server):
     room.end(lead)
     assert room.store.client.pttl(room._key(lead.code, "snap")) / 1000 <= classes.ENDED_KEPT_S
     assert json.loads(room.store.client.get(room._key(lead.code, "snap")))["ended"] is True
+
+
+def store_answers(room: Classroom) -> bool:
+    """Whether ``room``'s store takes calls (not down, and not pausing after a failure)."""
+    try:
+        room.look("AAAAAA")
+    except StoreUnavailable:
+        return False
+    return True
+
+
+def subscribers(url: str) -> int:
+    """How many connections the Redis server at ``url`` has subscribed to the class announcements."""
+    client = redis.Redis.from_url(url)
+    try:
+        return dict(client.pubsub_numsub(redis_store.CHANNEL))[redis_store.CHANNEL.encode()]
+    finally:
+        client.close()
 
 
 def _wait_for(condition, seconds: float = 5.0) -> bool:
@@ -263,11 +280,10 @@ def test_announcements_come_back_after_redis_restarts(redis_server, monkeypatch)
     lead = teacher.start()
     version = teacher.publish(lead, {"page": "layers"})
     assert _wait_for(lambda: heard == [(lead.code, version)]), heard
+    assert subscribers(redis_server.url) == 1  # the listening replica's thread (the teacher's store listens not)
     redis_server.kill()
     redis_server.start()  # empty: a new class, and its changes are heard again
-    import time
-
-    time.sleep(0.5)
+    assert _wait_for(lambda: subscribers(redis_server.url) == 1, 10)  # the listening thread subscribed anew
     fresh = teacher.start()
     version = teacher.publish(fresh, {"page": "layers"})
     assert _wait_for(lambda: (fresh.code, version) in heard, 10), heard

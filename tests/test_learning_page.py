@@ -67,7 +67,10 @@ def test_opening_the_page_makes_no_copy_and_start_trains_one_in_this_session(app
 
 def test_the_training_step_page_takes_the_copy_and_the_run_notices(app_test):
     at, worker = start_long_run(app_test)
-    time.sleep(1.0)
+    deadline = time.monotonic() + 60
+    while worker.snapshot().batches_done == 0 and time.monotonic() < deadline:  # it has learnt something
+        time.sleep(0.02)
+    assert worker.snapshot().batches_done > 0 and worker.is_running
     at.switch_page("pages/training-step.py").run()  # one copy per student: the step's copy replaces the run
     assert not at.exception
     wait_until_stopped(worker, 60)

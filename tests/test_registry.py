@@ -79,7 +79,10 @@ def test_mult_adds_and_params_agree_with_torchvision_metadata(spec):
     ours = (table.totals.total_mult_adds - conv_bias_adds) / 1e9
     assert ours == pytest.approx(meta["_ops"], rel=5e-4)
     assert table.totals.total_params == meta["num_params"]
-    assert min(meta["min_size"]) == spec.min_size
+    # The smallest side torchvision's model documentation gives for each (that torch itself refuses one pixel
+    # less is checked above, in test_builds_runs_and_matches_its_reference).
+    documented = {"alexnet": 63, "vgg": 32, "inception_v3": 75, "resnet": 1, "resnext": 1}
+    assert spec.min_size == next(side for prefix, side in documented.items() if spec.id.startswith(prefix))
 
 
 def test_lenet5_mult_adds_by_hand():

@@ -33,7 +33,6 @@ from fractions import Fraction
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 
 aten = torch.ops.aten
 
@@ -128,6 +127,16 @@ _FLATTENING = {
 }
 
 
+def _tensors(values):
+    """The tensors among ``values`` and in the lists among them (``cat`` takes a list): what ATen
+    operations take and return. (pytree's flatten does this for any nesting, at several times the cost.)"""
+    for value in values:
+        if isinstance(value, torch.Tensor):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            yield from (item for item in value if isinstance(item, torch.Tensor))
+
+
 class _Tracer(TorchDispatchMode):
     """Carries a Field along with every tensor the forward pass makes (keyed by the tensor object)."""
 
@@ -147,9 +156,9 @@ class _Tracer(TorchDispatchMode):
         out = func(*args, **kwargs)
         if func is aten.detach.default:  # torchinfo detaches every parameter it counts: the fast way out
             return out
-        tracked = [(t, f) for t in tree_flatten((args, kwargs))[0] if (f := self.field_of(t)) is not None]
+        tracked = [(t, f) for t in _tensors((*args, *kwargs.values())) if (f := self.field_of(t)) is not None]
         if tracked:
-            outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+            outputs = list(_tensors((out,)))
             field = self._rule(func, args, tracked, outputs[0])
             for tensor in outputs:
                 self.mark(tensor, field)

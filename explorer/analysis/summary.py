@@ -237,7 +237,7 @@ def summarize(arch_id: str, size: InputSize) -> LayerTable:
     for row in rows:
         row["field"] = fields.get(row["name"])
         row.update(receptive_field.texts(row["field"]))
-    calls = pd.DataFrame(rows)
+    calls = pd.DataFrame({column: [row[column] for row in rows] for column in rows[0]})  # faster than from dicts
     totals = Totals(
         total_params=sum(p.numel() for p in model.parameters()),
         trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),

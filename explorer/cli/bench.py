@@ -57,7 +57,9 @@ from explorer.runs import capture
 from explorer.runs.capture_results import Capture
 from explorer.runs.training import Trainer
 
-TARGETS = {"summary_ratio": 1.10, "capture_ratio": 1.20, "train_step_ratio": 1.15, "render_ms": 100.0}
+# The layer table now traces receptive fields in torchinfo's own pass, and the capture keeps exact
+# statistics of every call: both are held to 1.3× their bare reference (issue 27).
+TARGETS = {"summary_ratio": 1.30, "capture_ratio": 1.30, "train_step_ratio": 1.15, "render_ms": 100.0}
 DEFAULT_BUDGET_S = 8.0  # rough seconds of timed rounds per measurement and architecture
 MIN_ROUNDS, MAX_ROUNDS = 3, 15
 RUN_STEPS = 4

@@ -31,6 +31,28 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see --help).\n")
 
 
+def add_architecture(parser: argparse.ArgumentParser, help: str = "architecture id (see `list`)") -> None:
+    """The network a command works on: a registered id, or ``--design FILE`` (a student's design file)."""
+    parser.add_argument("arch", nargs="?", help=help + "; or leave it out and give --design")
+    parser.add_argument("--design", metavar="DESIGN.json", help="a design file (see `build`) instead of an id")
+
+
+def resolve_architecture(args: argparse.Namespace) -> None:
+    """Turn ``--design FILE`` into the design's architecture id, which every command then looks up as usual."""
+    if not hasattr(args, "design"):
+        return
+    if args.design is None:
+        if args.arch is None:
+            raise UserError("Name an architecture (see `list`) or give a design file with --design.")
+        return
+    if args.arch is not None:
+        raise UserError(f"Give either an architecture ({args.arch[:40]!r}) or --design, not both.")
+    from explorer.analysis.design_file import read_design
+    from explorer.analysis.design_spec import design_spec
+
+    args.arch = design_spec(read_design(read_file(args.design, "design file"))).id
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of every command that really runs a network: its size, seed and weights."""
     parser.add_argument("--size", help="square input side in pixels (default: the network's usual input)")

@@ -11,6 +11,7 @@ import sys
 
 from explorer.analysis import parameter_counts, summary
 from explorer.analysis.memory_estimate import memory_warning
+from explorer.cli.common import add_architecture
 from explorer.core.memory import format_bytes
 from explorer.core.registry import ARCHITECTURES, get_spec
 from explorer.core.sizes import parse_input_size, valid_range
@@ -90,7 +91,7 @@ def add_commands(commands) -> None:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(data=list_data, text=print_list)
     table = commands.add_parser("summary", help="the layer table of one architecture")
-    table.add_argument("arch", help="architecture id, e.g. resnet18 (see `list`)")
+    add_architecture(table, "architecture id, e.g. resnet18 (see `list`)")
     table.add_argument("--size", help="square input side in pixels")
     table.add_argument("--height")
     table.add_argument("--width")
@@ -99,6 +100,6 @@ def add_commands(commands) -> None:
     table.add_argument("--json", action="store_true")
     table.set_defaults(data=summary_data, text=print_summary)
     breakdown = commands.add_parser("params", help="where the parameters live, with each layer's arithmetic")
-    breakdown.add_argument("arch", help="architecture id (see `list`)")
+    add_architecture(breakdown)
     breakdown.add_argument("--json", action="store_true")
     breakdown.set_defaults(data=params_data, text=print_params)

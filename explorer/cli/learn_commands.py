@@ -20,12 +20,12 @@ import torch
 
 from explorer.analysis.memory_estimate import memory_refusal
 from explorer.analysis.summary import summarize
-from explorer.cli.common import model_with_weights
+from explorer.cli.common import add_architecture, model_with_weights
 from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
 from explorer.core.sizes import check_size, parse_input_size
 from explorer.inputs.digit_sets import DRAWN_PER_DIGIT, digit_data, digit_side
-from explorer.runs.learning import MAX_EPOCHS, DigitRun, check_batch, check_epochs
+from explorer.runs.learning import MAX_EPOCHS, MAX_SHIFT, SCHEDULES, DigitRun, check_batch, check_epochs
 from explorer.runs.progress import GOAL_ACCURACY
 from explorer.runs.optimisers import OPTIMIZERS, check_learning_rate
 
@@ -43,7 +43,7 @@ def train_data(args: argparse.Namespace) -> dict:
     model, weights = model_with_weights(spec, args.weights, args.seed)
     drawn = DRAWN_PER_DIGIT if args.drawings else 0
     run = DigitRun(spec, model.requires_grad_(False), side, lambda: digit_data(spec.id, side, weights, drawn),
-                   args.optimizer, rate, batch, args.seed)
+                   args.optimizer, rate, batch, args.seed, args.schedule, args.shift)
     run.plan(epochs)
     started = time.perf_counter()
     run.prepare()
@@ -60,6 +60,8 @@ def train_data(args: argparse.Namespace) -> dict:
         "optimizer": args.optimizer,
         "learning_rate": rate,
         "batch": batch,
+        "schedule": run.schedule,
+        "shift": run.shift,
         "train_pictures": len(run.data.train_labels),
         "held_out_pictures": len(run.data.test_labels),
         "start_held_out_accuracy": done.held_out_points[0][1],
@@ -95,11 +97,14 @@ def print_train(data: dict, args: argparse.Namespace) -> None:
 
 def add_commands(commands) -> None:
     train = commands.add_parser("train", help="a learning run on the scanned digits, checked on held-out scans")
-    train.add_argument("arch", help="architecture id, e.g. lenet5 (see `list`)")
+    add_architecture(train, "architecture id, e.g. lenet5 (see `list`)")
     train.add_argument("--epochs", default="5", help=f"passes over the training pictures (1–{MAX_EPOCHS})")
     train.add_argument("--batch", default="64", help="pictures per mini-batch")
     train.add_argument("--lr", default="0.001", help="learning rate")
     train.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam")
+    train.add_argument("--schedule", choices=list(SCHEDULES), default="constant",
+                       help="one-cycle: the learning rate warms up to --lr, then cools down over the run")
+    train.add_argument("--shift", default="0", help=f"move each training picture by up to this many pixels (0–{MAX_SHIFT})")
     train.add_argument("--drawings", action="store_true", help=f"add {DRAWN_PER_DIGIT * 10:,} digits drawn by program")
     train.add_argument("--size", help="input side in pixels (default: the size the network reads digits at)")
     train.add_argument("--seed", type=int, default=0, help="seed of the random weights and of the batch order")

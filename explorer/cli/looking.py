@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from explorer.analysis.summary import summarize
-from explorer.cli.common import add_run_arguments, prepare_run, read_file
+from explorer.cli.common import add_architecture, add_run_arguments, prepare_run, read_file
 from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
 from explorer.core.sizes import parse_input_size
@@ -98,7 +98,7 @@ def print_receptive_field(rows: list[dict], args: argparse.Namespace) -> None:
 
 def add_commands(commands) -> None:
     cam = commands.add_parser("cam", help="where the network looks for a class: a class activation map or saliency")
-    cam.add_argument("arch", help="architecture id (see `list`)")
+    add_architecture(cam)
     cam.add_argument("--image", required=True, help="picture file (JPEG, PNG, WebP, BMP, GIF)")
     cam.add_argument("--layer", help="layer-table name (default: the last layer whose map is larger than 1×1)")
     cam.add_argument("--target", help="class number (default: the predicted class)")
@@ -106,7 +106,7 @@ def add_commands(commands) -> None:
     add_run_arguments(cam)
     cam.set_defaults(data=cam_data, text=print_cam)
     fields = commands.add_parser("receptive-field", help="each layer's receptive field, effective stride and start")
-    fields.add_argument("arch", help="architecture id (see `list`)")
+    add_architecture(fields)
     fields.add_argument("--size", help="square input side in pixels (default: the network's usual input)")
     fields.add_argument("--json", action="store_true")
     fields.set_defaults(data=receptive_field_data, text=print_receptive_field)

@@ -14,6 +14,7 @@
                                   [--weights W] [--json]
     python -m explorer microscope ARCH [--weights W] --layer L --channels SPEC [--steps N] [--size PX] [--seed S]
                                   [--corpus DIR] [--out DIR] [--json]
+    python -m explorer build DESIGN.json [--json] [--code]     (and --design DESIGN.json instead of ARCH above)
     python -m explorer bench [--archs ID ...] [--json] [--out FILE.md] [--budget SECONDS] [--clock cpu --threads 1]
 
 --weights is random (the default), imagenet, imagenet_v2, digits or the path of a
@@ -30,8 +31,8 @@ import json
 import os
 import sys
 
-from explorer.cli import describe, learn_commands, looking, microscope, run_commands
-from explorer.cli.common import EXIT_USER_ERROR, OneLineParser
+from explorer.cli import build_command, describe, learn_commands, looking, microscope, run_commands
+from explorer.cli.common import EXIT_USER_ERROR, OneLineParser, resolve_architecture
 from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
 
@@ -73,11 +74,13 @@ def parser() -> argparse.ArgumentParser:
     looking.add_commands(commands)
     learn_commands.add_commands(commands)
     microscope.add_commands(commands)
+    build_command.add_commands(commands)
     _add_bench(commands)
     return top
 
 
 def _run(args: argparse.Namespace) -> None:
+    resolve_architecture(args)
     if hasattr(args, "run"):
         args.run(args)
         return

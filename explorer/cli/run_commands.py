@@ -11,7 +11,7 @@ import argparse
 import torch
 
 from explorer.analysis.summary import summarize
-from explorer.cli.common import add_run_arguments, prepare_run, read_file
+from explorer.cli.common import add_architecture, add_run_arguments, prepare_run, read_file
 from explorer.core.sizes import parse_whole_number
 from explorer.inputs import images, samples
 from explorer.runs import interventions
@@ -157,7 +157,7 @@ def print_train_step(data: dict, args: argparse.Namespace) -> None:
 
 def add_commands(commands) -> None:
     activations = commands.add_parser("activations", help="every layer's output statistics for one picture")
-    activations.add_argument("arch", help="architecture id (see `list`)")
+    add_architecture(activations)
     activations.add_argument("--image", required=True, help="picture file (JPEG, PNG, WebP, BMP, GIF)")
     activations.add_argument("--ablate", action="append", metavar="LAYER[:CHANNELS]",
                              help="switch off channels of a layer (e.g. layer1.0.conv1:0,3,8-15; no channels: all); repeatable")
@@ -166,7 +166,7 @@ def add_commands(commands) -> None:
     add_run_arguments(activations)
     activations.set_defaults(data=activations_data, text=print_activations)
     train = commands.add_parser("train-step", help="optimiser steps on one picture, with loss and gradient norms")
-    train.add_argument("arch", help="architecture id, e.g. lenet5 (see `list`)")
+    add_architecture(train, "architecture id, e.g. lenet5 (see `list`)")
     train.add_argument("--image", help="picture file (default: a bundled sample)")
     train.add_argument("--label", type=int, default=None, help="target class index (default: the sample's digit, else 0)")
     train.add_argument("--lr", type=float, default=0.1, help="learning rate (the lab's is 0.1)")

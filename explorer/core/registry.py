@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from explorer.core import session_specs
 from explorer.core.errors import UserError
 from explorer.models import LeNet5, ToyConvNet, ToyDenseNet
 
@@ -273,6 +274,8 @@ def get_spec(arch_id: str) -> ArchSpec:
     try:
         return _BY_ID[arch_id]
     except (KeyError, TypeError):
+        if (kept := session_specs.find(arch_id)) is not None:  # a student's own design
+            return kept
         raise UserError(
             f"There is no architecture called {str(arch_id)[:40]!r}; choose one of: {', '.join(ARCH_IDS)}."
         ) from None

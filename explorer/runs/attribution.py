@@ -14,7 +14,7 @@ import torch
 
 from explorer.runs.capture import _RUNNING  # one bound for every pass that keeps activations alive
 
-__all__ = ["Attribution", "METHODS", "RUNNING", "scaled"]
+__all__ = ["Attribution", "METHODS", "PUBLISHED", "Published", "RUNNING", "scaled"]
 
 RUNNING = _RUNNING
 METHODS = {
@@ -26,6 +26,38 @@ METHODS = {
     "smoothgrad": "SmoothGrad",
 }
 ON_THE_INPUT = ("saliency", "smoothgrad")  # methods that need no layer: they map the input pixels
+
+
+@dataclass(frozen=True)
+class Published:
+    """A method's published form in one line (y: the class score, A: the layer's maps, g = ∂y/∂A) and its paper."""
+
+    form: str
+    paper: str
+
+
+# Written without Markdown's special characters, so a page can print them as they are.
+PUBLISHED = {
+    "gradcam": Published(
+        "map = ReLU(Σₖ wₖ·Aₖ), wₖ = the mean over positions of gₖ",
+        "Selvaraju et al., Grad-CAM, ICCV 2017"),
+    "gradcampp": Published(
+        "map = ReLU(Σₖ wₖ·Aₖ), wₖ = Σᵢⱼ α·ReLU(gₖ), α = g² / (2g² + Σ over positions of Aₖ · g³)",
+        "Chattopadhyay et al., Grad-CAM++, WACV 2018, eq. 19"),
+    "layercam": Published(
+        "map = ReLU(Σₖ ReLU(gₖ)·Aₖ), each position weighted by its own positive gradient",
+        "Jiang et al., LayerCAM, IEEE Transactions on Image Processing 2021"),
+    "scorecam": Published(
+        "map = ReLU(Σₖ wₖ·Aₖ), w = softmax over channels of y on the picture masked by each Aₖ "
+        "(scaled to 0…1, enlarged to the picture)",
+        "Wang et al., Score-CAM, CVPR Workshops 2020, Algorithm 1"),
+    "saliency": Published(
+        "map = |∂y/∂pixel|, the largest over the colour channels",
+        "Simonyan, Vedaldi & Zisserman, ICLR Workshop 2014"),
+    "smoothgrad": Published(
+        "map = the mean of |∂y/∂pixel| over 16 copies of the picture plus Gaussian noise (σ = 15 % of its range)",
+        "Smilkov et al., SmoothGrad, 2017 (arXiv:1706.03825)"),
+}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,14 @@ extractors remove their hooks when their ``with`` block ends, and it has the fou
 methods the page offers. Everything runs on a private view of the shared model
 (``explorer.runs.private_views``), so no other student's pass ever meets these hooks.
 
+torchcam 0.5's own Grad-CAM++ is not the published one (its α is never divided, see
+``explorer.runs.gradcam_pp``), so Grad-CAM++ comes from a subclass that is. Score-CAM is
+torchcam's, which is the paper's Algorithm 1: the channels' weights are a softmax over the
+channels of the class score on each masked picture (the same as a softmax of its rise over
+the unmasked picture). The authors' released code differs: it weights each map by the
+class's softmax probability, over the classes, on its masked picture. Each method's
+published form is in ``explorer.runs.attribution.PUBLISHED``.
+
 Two traps are handled here:
 
 - An in-place operation right after the hooked layer (AlexNet's and VGG's
@@ -26,12 +34,13 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from torchcam.methods import GradCAM, GradCAMpp, LayerCAM, ScoreCAM
+from torchcam.methods import GradCAM, LayerCAM, ScoreCAM
 
 from explorer.analysis.summary import LayerTable
 from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec
 from explorer.runs.attribution import RUNNING, Attribution, scaled
+from explorer.runs.gradcam_pp import GradCAMPlusPlus
 from explorer.runs.layer_choice import check_class, check_map_layer
 from explorer.runs.private_views import lent_view
 
@@ -62,7 +71,7 @@ class _ScoreCAMWithProgress(ScoreCAM):
         return super()._get_weights(class_idx, *args, **kwargs)
 
 
-_EXTRACTORS = {"gradcam": GradCAM, "gradcampp": GradCAMpp, "layercam": LayerCAM, "scorecam": _ScoreCAMWithProgress}
+_EXTRACTORS = {"gradcam": GradCAM, "gradcampp": GradCAMPlusPlus, "layercam": LayerCAM, "scorecam": _ScoreCAMWithProgress}
 
 
 @contextlib.contextmanager

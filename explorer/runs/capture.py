@@ -31,7 +31,7 @@ from torch import nn
 
 from explorer.core.registry import ArchSpec
 from explorer.runs.capture_results import Capture
-from explorer.runs.reduction import reduce, reduce_output
+from explorer.runs.reduction import Deferred, reduce, reduce_output
 from explorer.runs.private_views import lent_view
 
 # Forward passes with every output alive are the app's biggest memory spikes; at most
@@ -45,8 +45,10 @@ PASS_LOG = os.environ.get("EXPLORER_PASS_LOG")
 class _Recorder:
     """Hook state for one capture: the calls in start order and what is kept of each output."""
 
-    def __init__(self, model: nn.Module, reduce_now: bool) -> None:
+    def __init__(self, model: nn.Module, reduce_now: bool, defer: bool = False) -> None:
         self.reduce_now = reduce_now
+        # With ``defer``, small outputs are copied and reduced in batches after the pass (``reduce(..., deferred)``).
+        self.deferred = Deferred() if defer else None
         self.names = {id(m): name for name, m in model.named_modules() if name}
         self.thread = threading.get_ident()
         self.calls: list[list] = []  # [name, type, depth, shape, copy of the output], in call-start order
@@ -82,7 +84,11 @@ class _Recorder:
         if earlier and earlier[0]() is output and earlier[1] == output._version:
             return earlier[2]
         first = (output[0] if output.dim() > 1 else output).detach()
-        kept = reduce_output(first) if self.reduce_now else first.clone()
+        if not self.reduce_now:
+            kept = first.clone()
+        else:
+            kept = self.deferred.add(first) if self.deferred is not None else None
+            kept = kept or reduce_output(first)
         self.seen[id(output)] = (weakref.ref(output), output._version, kept)
         return kept
 
@@ -121,8 +127,9 @@ def capture(model: nn.Module, x: torch.Tensor) -> Capture:
         with open(PASS_LOG, "a") as log:
             log.write(f"{time.time():.3f} {type(model).__name__} {tuple(x.shape)}\n")
     with _RUNNING:
-        calls, output = record(model, x, reduce_now=True)
-        return reduce(calls, output)
+        recorder = _Recorder(model, reduce_now=True, defer=True)
+        calls, output = record(model, x, recorder=recorder)
+        return reduce(calls, output, recorder.deferred)
 
 
 def run_on_image(spec: ArchSpec, model: nn.Module, tensor: torch.Tensor) -> Capture:

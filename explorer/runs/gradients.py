@@ -51,11 +51,11 @@ def saliency(spec: ArchSpec, model: nn.Module, tensor: torch.Tensor, target: int
                                scaled(gradient[0].abs().amax(dim=0)))
         generator = torch.Generator(device=device).manual_seed(seed)
         spread = SMOOTH_NOISE * float(x.max() - x.min())
+        # All the noise drawn at once, so a seed names one set of noisy copies whatever the batch size.
+        noise = torch.randn((samples, *x.shape[1:]), generator=generator, device=device) * spread
         total = torch.zeros(x.shape[2:], device=device)
         for start in range(0, samples, _SMOOTH_BATCH):
-            count = min(_SMOOTH_BATCH, samples - start)
-            noise = torch.randn((count, *x.shape[1:]), generator=generator, device=device) * spread
-            _, noisy, _ = _logits_and_gradient(view, x + noise, chosen)
+            _, noisy, _ = _logits_and_gradient(view, x + noise[start:start + _SMOOTH_BATCH], chosen)
             total += noisy.abs().amax(dim=1).sum(dim=0)
         return Attribution("smoothgrad", None, chosen, logits[0].float().cpu().numpy(), scaled(total / samples))
 

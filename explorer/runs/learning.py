@@ -39,6 +39,7 @@ from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec
 from explorer.core.sizes import parse_whole_number
 from explorer.inputs.digit_sets import DigitData
+from explorer.runs.augment import random_shift
 from explorer.runs.optimisers import UpdateMeter, check_learning_rate, make_optimizer
 from explorer.runs.progress import GOAL_ACCURACY, EpochRow, Progress
 from explorer.runs.training import AUX_WEIGHT, drop_auxiliary_head
@@ -51,6 +52,10 @@ GIANT_UPDATE = 1.0  # ‖Δw‖/‖w‖ of the whole network in one batch: an up
 FILTERS_KEPT = 16
 EVAL_CHUNK = 256
 DIGITS = 10
+SCHEDULES = ("constant", "one-cycle")
+MAX_SHIFT = 4
+# A recipe with which LeNet-5 from random weights passes both classic baselines (benchmarks/LEARNING.md).
+RECIPE = {"optimizer": "adam", "learning_rate": 3e-3, "batch": 32, "epochs": 40, "schedule": "one-cycle", "shift": 3}
 
 
 def check_epochs(epochs: object) -> int:
@@ -66,8 +71,15 @@ class DigitRun:
     """A private copy of ``source`` learning the digits at ``side``×``side``; ``source`` is only read."""
 
     def __init__(self, spec: ArchSpec, source: nn.Module, side: int, load_data: Callable[[], DigitData],
-                 optimizer: str = "adam", learning_rate: float = 1e-3, batch: int = 64, seed: int = 0) -> None:
+                 optimizer: str = "adam", learning_rate: float = 1e-3, batch: int = 64, seed: int = 0,
+                 schedule: str = "constant", shift: int = 0) -> None:
         self.spec, self.side, self.seed = spec, side, seed
+        if schedule not in SCHEDULES:
+            raise UserError(f"The schedule must be one of {', '.join(SCHEDULES)}.")
+        # one-cycle: each plan (a start, Continue, new settings) is one warm-up and cool-down over its batches.
+        self.schedule, self._cycle = schedule, None
+        # A few pixels of a 32×32 digit are a nudge; of a 5×5 scoreboard digit, most of it: at most an eighth of a side.
+        self.shift = min(parse_whole_number(shift, "shift in pixels", 0, MAX_SHIFT), side // 8)
         self.batch = check_batch(batch)
         self._source = source
         self._load_data = load_data
@@ -97,7 +109,7 @@ class DigitRun:
                 self.optimizer_name = optimizer
             for group in self.optimizer.param_groups:
                 group["lr"] = rate
-            self.learning_rate = rate
+            self.learning_rate, self._cycle = rate, None
 
     def plan(self, epochs: object) -> None:
         """Train until ``epochs`` epochs in all (the start of a run)."""
@@ -110,7 +122,7 @@ class DigitRun:
         if done + more > MAX_EPOCHS:
             raise UserError(f"A run takes at most {MAX_EPOCHS} epochs in all, and this one has done {done}; "
                             "press Reset to start again.")
-        self.epochs_planned = done + more
+        self.epochs_planned, self._cycle = done + more, None
 
     def reset(self) -> None:
         """Back to the starting weights, a fresh optimiser and no history (the caller stops the run first)."""
@@ -120,7 +132,7 @@ class DigitRun:
                 for name, mine in self.model.state_dict().items():  # by name: Inception's copy may lack a head
                     mine.copy_(start[name])
             self.optimizer = make_optimizer(self.optimizer_name, self._params, self.learning_rate)
-            self.status, self.message, self.epochs_planned = "ready", None, 0
+            self.status, self.message, self.epochs_planned, self._cycle = "ready", None, 0, None
             self._clear_history()
 
     def _clear_history(self) -> None:
@@ -184,7 +196,9 @@ class DigitRun:
         if within == 0:
             self._order = torch.randperm(len(data.train_labels), generator=self._generator)
         chosen = self._order[within * self.batch:(within + 1) * self.batch]
-        x, y = data.train_inputs[chosen].to(self.device), data.train_labels[chosen].to(self.device)
+        x = random_shift(data.train_inputs[chosen], self.shift, self._generator).to(self.device)
+        y = data.train_labels[chosen].to(self.device)
+        self._follow_schedule()
         self.model.train()
         output = self.model(x)
         main, aux = (output[0], output[1]) if isinstance(output, tuple) else (output, None)
@@ -205,6 +219,7 @@ class DigitRun:
         if not ratio <= GIANT_UPDATE:  # also catches NaN
             self._meter.restore(self._params)
             self.optimizer = make_optimizer(self.optimizer_name, self._params, self.learning_rate)
+            self._cycle = None
             size = "weights that are not numbers" if not math.isfinite(ratio) else f"{ratio:.3g} times their own size"
             return (f"At {where} the learning rate {self.learning_rate:g} changed the weights by {size} in a "
                     "single batch, so that batch was undone and the run stopped; choose a smaller learning rate "
@@ -214,6 +229,16 @@ class DigitRun:
         self._epoch_losses.append(value)
         self._train_points.append((self._batches / self._per_epoch, value))
         return None
+
+    def _follow_schedule(self) -> None:
+        if self.schedule != "one-cycle":
+            return
+        if self._cycle is None:
+            steps = max(1, self.planned_batches - self._batches)
+            self._cycle = torch.optim.lr_scheduler.OneCycleLR(  # Adam's β₁ cycles too; plain SGD keeps no momentum
+                self.optimizer, self.learning_rate, total_steps=steps, cycle_momentum=self.optimizer_name == "adam")
+        elif self._cycle.last_epoch + 1 < self._cycle.total_steps:
+            self._cycle.step()
 
     def _check_due(self) -> bool:
         every = max(1, round(self._per_epoch / CHECKS_PER_EPOCH))

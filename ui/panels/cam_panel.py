@@ -16,7 +16,7 @@ from explorer.analysis.summary import LayerTable
 from explorer.core.errors import UserError
 from explorer.figures import descriptions, overlays
 from explorer.runs import cams, gradients
-from explorer.runs.attribution import METHODS, ON_THE_INPUT, Attribution
+from explorer.runs.attribution import METHODS, ON_THE_INPUT, PUBLISHED, Attribution
 from explorer.runs.layer_choice import default_map_layer, map_layers
 from explorer.runs.predictions import softmax
 from ui.caches.result_store import maps_store
@@ -148,6 +148,7 @@ def show(selection, model, prepared, table: LayerTable, names: list[str], digest
     answer = result.predicted
     st.markdown(f"{spec.name} answers **{names[answer]}** ({probabilities[answer]:.1%}); the map is for "
                 f"**{names[result.target]}** ({probabilities[result.target]:.1%}). {EXPLAINED[method]}")
+    st.caption(f"As published: {PUBLISHED[method].form}. {PUBLISHED[method].paper}.")
     picture_col, map_col = st.columns(2)
     where = f"at {layer}" if layer else "on the input pixels"
     shown = overlays.overlay(prepared.shown, result.map, opacity, side=SIDE)

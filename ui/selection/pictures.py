@@ -33,8 +33,9 @@ UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 def prepared_input(digest: str, arch_id: str, height: int, width: int, weights: str,
                    _data: bytes) -> tuple[images.LoadedImage, images.PreparedInput]:
     """Decode and preprocess once per picture (keyed by its hash), network input and weights."""
-    loaded = images.load_image(_data)
-    return loaded, images.prepare(loaded, get_spec(arch_id), height, width, weights)
+    spec = get_spec(arch_id)
+    loaded = images.load_image(_data, images.needed_side(spec, height, width, weights))  # a JPEG decoded only as large as needed
+    return loaded, images.prepare(loaded, spec, height, width, weights)
 
 
 def digest_of(data: bytes) -> str:

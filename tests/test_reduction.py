@@ -1,0 +1,78 @@
+"""Reductions made in batches after the pass equal those made one output at a time, and both equal numpy's."""
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.core.registry import get_spec
+from explorer.runs import capture, reduction
+from explorer.runs import capture_results as outputs
+
+
+@pytest.fixture(scope="module")
+def resnet18():
+    torch.manual_seed(0)
+    return get_spec("resnet18").build().requires_grad_(False)
+
+
+@pytest.fixture(scope="module")
+def picture():
+    return torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+
+
+def test_deferred_small_outputs_have_numpys_exact_statistics(resnet18, picture):
+    copies = {name: copy.numpy() for name, _, _, _, copy in capture.record(resnet18, picture)[0]}
+    layers = {layer.name: layer for layer in capture.capture(resnet18, picture).layers}
+    # 128×28×28 and smaller are at most DEFERRED_VALUES values: these were reduced in batches.
+    small = [name for name, copy in copies.items() if copy.ndim == 3 and copy.size <= reduction.DEFERRED_VALUES]
+    assert len(small) > 20 and "layer4.1.conv2" in small and "conv1" not in small
+    for name in small:
+        reference, layer = copies[name].astype(np.float64), layers[name]
+        assert layer.stats.minimum == pytest.approx(reference.min(), abs=1e-6), name
+        assert layer.stats.maximum == pytest.approx(reference.max(), abs=1e-6), name
+        assert layer.stats.zero_share == pytest.approx((reference == 0).mean(), abs=1e-12), name
+        assert layer.stats.dead_channels == int((reference.reshape(len(reference), -1) == 0).all(axis=1).sum())
+        np.testing.assert_allclose(layer.channel_means, reference.mean(axis=(1, 2)), atol=1e-5, err_msg=name)
+        kept = layer.map_channels
+        step = (reference.max(axis=(1, 2)) - reference.min(axis=(1, 2)))[kept] / 255
+        error = np.abs(layer.channel_maps(kept) - reference[kept]).max(axis=(1, 2))
+        assert np.all(error <= step / 2 + 1e-5), name
+
+
+def test_reducing_in_batches_gives_the_same_arrays_as_one_at_a_time():
+    generator = torch.Generator().manual_seed(2)
+    stack = torch.randn(5, 96, 9, 9, generator=generator).relu()
+    together = reduction.reduce_maps(stack)
+    for one, copy in zip(together, stack, strict=True):
+        alone = reduction.reduce_output(copy)
+        assert alone.keys() == one.keys()
+        for key in alone:
+            np.testing.assert_array_equal(np.asarray(alone[key]), np.asarray(one[key]), err_msg=key)
+
+
+def test_tied_channel_means_keep_every_channel_the_page_can_ask_for():
+    x = torch.zeros(200, 4, 4)
+    x[100:] = 1.0  # 100 channels tie for strongest: the stable order takes 100, 101, ...
+    layer = reduction._finish(0, "tie", "Conv2d", 1, (1, 200, 4, 4), reduction.reduce_output(x))
+    strongest = layer.ordered_channels("strongest", outputs.KEPT_CHANNELS)
+    assert list(strongest) == list(range(100, 100 + outputs.KEPT_CHANNELS))
+    np.testing.assert_array_equal(layer.channel_maps(strongest), np.ones((outputs.KEPT_CHANNELS, 4, 4)))
+
+
+def test_with_no_room_for_copies_every_output_is_reduced_in_its_hook_alike(resnet18, picture, monkeypatch):
+    deferred = capture.capture(resnet18, picture)
+    monkeypatch.setattr(reduction, "DEFERRED_BYTES", 0)
+    in_hooks = capture.capture(resnet18, picture)
+    # Stem 4 + 4 stages + 8 blocks × 7 calls (block, conv1, bn1, relu, conv2, bn2, relu again)
+    # + 3 downsamples × 3 (Sequential, conv, bn) + avgpool + fc, counted by hand.
+    assert len(deferred.layers) == len(in_hooks.layers) == 4 + 4 + 8 * 7 + 3 * 3 + 2
+    for a, b in zip(deferred.layers, in_hooks.layers, strict=True):
+        assert a.stats == b.stats, a.name
+        np.testing.assert_array_equal(a.maps, b.maps)
+
+
+def test_spare_buffers_stay_within_their_limit(resnet18, picture, monkeypatch):
+    monkeypatch.setattr(reduction, "SPARE_BYTES", 4 * 2**20)
+    capture.capture(resnet18, picture)
+    kept = sum(b.nbytes for spares in reduction._spare.values() for b in spares)
+    assert 0 < kept <= 4 * 2**20
