@@ -28,6 +28,7 @@ from ui.selection import address_bar as url
 from ui.selection.address_bar import selection_query
 from ui.selection.sidebar import current_selection
 from ui.selection.view_state import DIAGRAM_NODE
+from ui.widgets.images import picture
 
 keep_in_frame()  # Streamlit's first-link lookup may run this file alone: the frame then draws it (ui/frame.py)
 
@@ -218,7 +219,9 @@ def draw(diagram: Diagram, selection, chosen: str) -> None:
             "lay out this many. Its boxes are not links; pick a node in the list beside it."
         )
         text = server_drawn.decode()
-        st.image(text[text.index("<svg"):], width="stretch")  # st.image takes SVG text that starts at <svg
+        alt = (f"Diagram of {len(diagram.nodes)} boxes joined by {len(diagram.edges)} arrows, input at the top; "
+               "the list beside it names every node.")
+        picture(text[text.index("<svg"):], alt, width="stretch")  # st.image takes SVG text that starts at <svg
 
 
 def downloads(diagram: Diagram, spec, size, depth: int, collapse: bool) -> None:

@@ -103,6 +103,7 @@ def edited_grid(name: str, checkboxes: bool) -> np.ndarray:
         state[P + name + "_base"] = state[P + name]
     base = state[P + name + "_base"]
     frame = pd.DataFrame(base.astype(bool) if checkboxes else base, columns=[str(c) for c in range(base.shape[1])])
+    frame.index.name = "row"  # the corner cell's header: a table header that says nothing is read out as nothing
     column = st.column_config.CheckboxColumn if checkboxes else st.column_config.NumberColumn
     edited = st.data_editor(frame, key=editor_key, width="content", disabled=follow.following(),
                             column_config={c: column(c, width="small") for c in frame.columns})
@@ -178,7 +179,7 @@ if P + "grid" not in state:
     state[P + "filter_version"] = 0
 convolution_class.take_teachers(P, DEFAULTS)  # a following student starts from the teacher's numbers
 
-st.subheader("1 · The input")
+st.header("1 · The input")
 settings_col, grid_col = st.columns([1, 2])
 with settings_col:
     source = control(st.radio, "Start from", "source", options=SOURCES, horizontal=True,
@@ -208,7 +209,7 @@ with grid_col:
         st.caption("Grey levels, 0 = black, 1 = white; type a number to change one.")
     image = edited_grid("grid", checkboxes=source == SOURCES[0])
 
-st.subheader("2 · The filter")
+st.header("2 · The filter")
 filter_col, conv_col = st.columns([2, 1])
 with filter_col:
     preset_left, preset_mid, preset_right = st.columns(3)
@@ -226,7 +227,7 @@ with conv_col:
         bias=control(st.number_input, "Bias", "bias", step=0.5, format="%.2f"),
     )
 
-st.subheader("3 · Slide the filter, one window at a time")
+st.header("3 · Slide the filter, one window at a time")
 try:
     walk: ConvWalk = convolve_by_hand(image, kernel, conv_settings)
 except UserError as error:
@@ -246,7 +247,7 @@ st.caption(
     f"{walk.output.size} numbers (largest difference {walk.max_difference:.1g})."
 )
 
-st.subheader("4 · Pool the feature map")
+st.header("4 · Pool the feature map")
 pool_cols = st.columns(4)
 pool_settings = PoolSettings(
     kind=control(pool_cols[0].selectbox, "Pooling", "pool_kind", options=POOL_KINDS),
@@ -264,7 +265,7 @@ st.markdown(f"**Output height** {pooled.height_formula}  \n**Output width** {poo
 stepped_walk("pool", POOLING_STEP, pooled.windows, walk.output, pooled.output.shape, source_title="feature map")
 st.caption(f"Checked: `torch.nn.functional.{pool_settings.kind}_pool2d` gives the same {pooled.output.size} numbers.")
 
-st.subheader("5 · ReLU, flatten, and a fully-connected layer")
+st.header("5 · ReLU, flatten, and a fully-connected layer")
 activated, zeroed = relu_by_hand(pooled.output)
 relu_cols = st.columns(2)
 chart(relu_cols[0], grid_figure(activated, title="after ReLU: max(0, x)"), "relu_figure")

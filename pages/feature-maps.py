@@ -21,6 +21,7 @@ import streamlit as st
 
 from explorer.core import memory
 from explorer.core.registry import ArchSpec, get_spec
+from explorer.figures import descriptions
 from explorer.figures import feature_maps as feature_grid
 from explorer.inputs import images, samples
 from explorer.runs import capture
@@ -38,6 +39,7 @@ from ui.selection.record import Selection
 from ui.selection.sidebar import current_selection
 from ui.selection.view_state import FEATURE_CHANNEL, FEATURE_LAYER, default_unless_chosen, labelled_selectbox
 from ui.selection.weights_panel import describe_weights, selected_model
+from ui.widgets.images import picture
 
 try:  # the drawing canvas is optional: without it the page offers every other source
     from streamlit_drawable_canvas import st_canvas
@@ -102,21 +104,22 @@ def show_input(key: CaptureKey, loaded: images.LoadedImage, prepared: images.Pre
     original_png, received_png = drawings.input_pictures(key, loaded.image, prepared.shown)
     with original:
         st.markdown(f"**{label.capitalize()}**")
-        st.image(original_png, width=SHOWN_SIDE, output_format="PNG")
         width, height = loaded.original_size
+        picture(original_png, f"{label.capitalize()}, {width}×{height} pixels.", width=SHOWN_SIDE, output_format="PNG")
         st.caption(f"{loaded.format}, {width}×{height} pixels.")
         for note in loaded.notes:
             st.info(note)
     with received:
         st.markdown(f"**What {spec.name} receives**")
-        st.image(received_png, width=SHOWN_SIDE, output_format="PNG")
         _, channels, h, w = prepared.tensor.shape
+        picture(received_png, f"The same picture as {spec.name} receives it: {h}×{w} pixels, {channels} channel(s).",
+                width=SHOWN_SIDE, output_format="PNG")
         st.caption(f"{channels}×{h}×{w} numbers, shown before normalisation.")
         st.markdown("\n".join(f"- {step}" for step in prepared.steps))
 
 
 def show_prediction(spec: ArchSpec, result: Capture, names: list[str]) -> None:
-    st.subheader("Prediction")
+    st.header("Prediction")
     describe_weights(current_selection())
     top = top_classes(spec, result.logits, 5, names)
     st.markdown(f"Most likely: **{top[0][0]}** ({top[0][1]:.1%})")
@@ -216,8 +219,9 @@ def show_maps(key: CaptureKey, layer: LayerOutput, selection: Selection, prepare
     shown = ", ".join(str(c) for c in chosen[:12]) + ("…" if len(chosen) > 12 else "")
     show_stats(layer)
     grid_col, zoom_col = st.columns([3, 2])
-    grid_col.image(grid, output_format="JPEG",
-                   caption=f"{len(chosen)} of {channels} channels of {layer.name}, left to right: {shown}{pooled}.")
+    picture(grid, descriptions.channel_grid_text(layer, chosen, colour_map, scale == "channel"), place=grid_col,
+            output_format="JPEG",
+            caption=f"{len(chosen)} of {channels} channels of {layer.name}, left to right: {shown}{pooled}.")
     with zoom_col:
         channel = pick_channel(chosen)
         # Clickable: the patch this position sees, and its gradient (ui/panels/receptive_click.py).
@@ -278,11 +282,11 @@ with picture_col:
 with prediction_col:
     show_prediction(spec, result, names)
 
-st.subheader("The picture's path through the network")
-st.image(
-    drawings.path_strip(capture_key, result, prepared.shown), output_format="PNG",
+st.header("The picture's path through the network")
+picture(
+    drawings.path_strip(capture_key, result, prepared.shown), descriptions.path_text(result, spec.name), output_format="PNG",
     caption="One map per stage: the channel with the strongest mean activation, where the map size changes.",
 )
 
-st.subheader("Inside one layer")
+st.header("Inside one layer")
 inside_one_layer(capture_key, result, names, selection, prepared, model)

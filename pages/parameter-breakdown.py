@@ -7,6 +7,7 @@ network and scale for the whole server.
 import streamlit as st
 
 from explorer.analysis.parameter_counts import NORM, RULES, by_kind, hierarchy, parameter_layers
+from explorer.figures import descriptions
 from explorer.figures import parameter_charts as charts
 from ui.frame import keep_in_frame
 from ui.selection.sidebar import current_selection
@@ -72,6 +73,7 @@ with left:
     show(charts.kind_share_chart(kinds), "by_kind")
 with right:
     show(charts.weight_bias_chart(kinds), "weights_biases")
+    st.caption(descriptions.weights_text(kinds, spec.name))
 
 
 
@@ -88,10 +90,11 @@ def per_layer_chart(arch_id: str) -> None:
 
 
 per_layer_chart(spec.id)
+st.caption(descriptions.largest_layer_text(layers, spec.name))
 
 show(charts.hierarchy_chart(hierarchy(layers)), "hierarchy")
 st.caption(
-    "Grey boxes are stages and blocks of the network (its dotted module names); coloured boxes are layers, "
+    descriptions.stages_text(layers, spec.name) + " Grey boxes are stages and blocks of the network (its dotted module names); coloured boxes are layers, "
     "coloured by kind. Click a box to zoom in, click the bar at the top to zoom back out."
 )
 

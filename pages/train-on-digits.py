@@ -16,6 +16,7 @@ from explorer.analysis.memory_estimate import memory_refusal
 from explorer.core.errors import UserError
 from explorer.core.memory import format_bytes
 from explorer.core.sizes import InputSize, size_problem
+from explorer.figures import descriptions
 from explorer.figures import learning as charts
 from explorer.inputs.digit_sets import DRAWN_PER_DIGIT, digit_side
 from explorer.runs.learning import BATCH_SIZES, GIANT_UPDATE, MAX_EPOCHS
@@ -27,6 +28,7 @@ from ui.caches.networks import cached_layer_table, stop_if
 from ui.frame import keep_in_frame
 from ui.panels.learning_run import copy_bytes, held_run, keep_going_for, new_run, run_key
 from ui.selection.sidebar import current_selection
+from ui.widgets.images import picture
 
 keep_in_frame()  # Streamlit's first-link lookup may run this file alone: the frame then draws it (ui/frame.py)
 
@@ -124,9 +126,13 @@ def show_progress(progress: Progress, worker: Worker, held_out_count: int) -> No
     left, right = st.columns(2)
     left.plotly_chart(charts.loss_curve(progress), width="stretch", key="dg_loss")
     right.plotly_chart(charts.accuracy_curve(progress, held_out_count), width="stretch", key="dg_accuracy")
+    summary = descriptions.learning_text(progress)
+    if summary:
+        st.caption(summary)
     filters = charts.filter_rows(progress)
     if filters is not None:
-        st.image(filters, width=640, caption=f"The first convolution's first filters ({worker.run.first_conv_name}, averaged over "
+        alt = descriptions.filters_text(worker.run.first_conv_name, charts.FILTERS_SHOWN, ["the start of the run", "now"])
+        picture(filters, alt, width=640, caption=f"The first convolution's first filters ({worker.run.first_conv_name}, averaged over "
                  "input channels): at the start of the run (top) and now (bottom). Red is negative, blue positive, "
                  "white zero; each row on its own scale.")
     else:

@@ -27,6 +27,7 @@ from ui.selection.pictures import UPLOAD_TYPES, picture_or_last_good
 from ui.selection.record import Selection
 from ui.selection.sidebar import current_selection
 from ui.selection.weights_panel import selected_model
+from ui.widgets.images import picture
 
 keep_in_frame()  # Streamlit's first-link lookup may run this file alone: the frame then draws it (ui/frame.py)
 
@@ -164,7 +165,8 @@ with picture_col:
     _, sample, _, prepared = picture_or_last_good(
         data, sample, selection, kept_key="train_picture", ask="Choose a picture to train on.",
         carrying_on="Until there is a new picture, training goes on with the last good one.")
-    st.image(prepared.shown, width=160, caption=f"What {spec.name} receives ({size.height}×{size.width}).")
+    shown_what = getattr(sample, "label", None) or "The uploaded picture"
+    picture(prepared.shown, f"{shown_what}, as {spec.name} receives it: {size.height}×{size.width} pixels.", width=160, caption=f"What {spec.name} receives ({size.height}×{size.width}).")
     target = pick_target(spec, sample, names)
 with settings_col:
     optimizer = st.radio("Optimiser", list(training.OPTIMIZERS), format_func=training.OPTIMIZERS.get,

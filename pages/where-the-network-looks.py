@@ -21,6 +21,7 @@ from ui.panels import intervention_panel
 from ui.selection.pictures import digest_of, pick_picture, picture_or_last_good
 from ui.selection.sidebar import current_selection
 from ui.selection.weights_panel import describe_weights, selected_model
+from ui.widgets.images import picture as show_picture
 
 keep_in_frame()  # Streamlit's first-link lookup may run this file alone: the frame then draws it (ui/frame.py)
 
@@ -35,7 +36,7 @@ def filter_picture(arch_id: str, device: str, weights_key: str, _model):
 
 
 def show_filters(selection, model) -> None:
-    st.subheader("What the first layer looks for")
+    st.header("What the first layer looks for")
     found = filter_picture(selection.spec.id, selection.device, selection.weights_key, model)
     if found is None:
         st.info(f"{selection.spec.name} has no convolution: every pixel is wired straight to the classes.")
@@ -43,7 +44,9 @@ def show_filters(selection, model) -> None:
     name, picture, shape = found
     count, channels, height, width = shape
     kind = "in colour (red, green and blue weights)" if channels == 3 else "in grey (one input channel)"
-    st.image(picture, width=min(picture.shape[1], 1000), caption=f"The {count} filters of {name}, {height}×{width} each, drawn {kind}: each filter "
+    alt = (f"{count} filters of {name}, {height}×{width} each, in a grid, drawn {kind}: dark where a weight is most "
+           "negative, bright where it is most positive.")
+    show_picture(picture, alt, width=min(picture.shape[1], 1000), caption=f"The {count} filters of {name}, {height}×{width} each, drawn {kind}: each filter "
                               "stretched from its most negative weight (dark) to its most positive (bright).")
     if selection.weights == catalogue.RANDOM:
         st.caption("Random weights give noise; trained ImageNet weights show edges at many angles and colour blobs.")

@@ -5,4 +5,5 @@ Rooms, each importing only those below it and ``explorer`` (tests/test_house.py 
 ``selection`` (the sidebar's choices, the address bar, the weights, the picture, what a page
 shows) > ``classroom`` (class panel, session, push, follow) and ``caches`` (what the server keeps
 for every session) > ``streamlit_adapter`` (the one module that touches Streamlit's internals).
+``widgets`` (small parts any room may use, such as a picture with its text alternative) imports no room.
 """

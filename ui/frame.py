@@ -50,8 +50,10 @@ def run() -> None:
     navigation = st.navigation(page_list)
 
     from ui.classroom import panel as class_panel
+    from ui.widgets.contrast import readable_disabled_labels
     from ui.selection.sidebar import render_sidebar, url_problems
 
+    readable_disabled_labels()
     class_panel.render(navigation, page_list)  # a class: the teacher's panel, or a student put on the teacher's page
     render_sidebar()
     for problem in url_problems():

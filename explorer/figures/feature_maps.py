@@ -18,16 +18,21 @@ from PIL import Image, ImageDraw, ImageFont
 
 from explorer.runs.capture_results import Capture, LayerOutput
 
-# Name shown to the user -> plotly colour scale. "Red–blue" is diverging: zero is
-# white, negatives red, positives blue, each side scaled to the larger magnitude.
+# The one map for signed values (weights, gradients, changes): diverging, zero white, negatives red,
+# positives blue, each side scaled to the larger magnitude. ColorBrewer's red–blue keeps its two
+# halves apart under deuteranopia, since they differ along the blue–yellow axis that red–green
+# colour blindness keeps, and its halves darken alike, so +x and −x look equally strong (purple–
+# orange differs by 24 L* between its ends). tests/test_colour_maps.py measures both.
+SIGNED_MAP = "Red–blue (zero is white)"
+# Name shown to the user -> plotly colour scale. The sequential maps grow lighter from low to high.
 COLOUR_MAPS = {
     "Viridis": plotly.colors.sequential.Viridis,
     "Grey": ["rgb(0,0,0)", "rgb(255,255,255)"],
     "Inferno": plotly.colors.sequential.Inferno,
     "Cividis": plotly.colors.sequential.Cividis,
-    "Red–blue (zero is white)": plotly.colors.diverging.RdBu,
+    SIGNED_MAP: plotly.colors.diverging.RdBu,
 }
-DIVERGING = {"Red–blue (zero is white)"}
+DIVERGING = {SIGNED_MAP}
 GAP_COLOUR = (255, 255, 255)
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.figures.feature_maps import GAP_COLOUR, to_colours
+from explorer.figures.feature_maps import GAP_COLOUR, SIGNED_MAP, to_colours
 from explorer.runs.progress import GOAL_ACCURACY, Progress
 
 LOSS, ACCURACY, GOAL = "#1f77b4", "#2ca02c", "#9aa5b1"
 FILTERS_SHOWN = 8
-DIVERGING_MAP = "Red–blue (zero is white)"
 SMOOTHING = 10  # batches in the running mean drawn over the noisy batch losses
 
 
@@ -73,7 +72,7 @@ def filter_rows(progress: Progress, width: int = 640, gap: int = 3) -> np.ndarra
     th, tw = h * scale, w * scale
     canvas = np.full((2 * th + gap * 3, count * tw + (count - 1) * gap, 3), GAP_COLOUR, np.uint8)
     for r, maps in enumerate(rows):
-        tiles = to_colours(maps, DIVERGING_MAP, per_channel=False).repeat(scale, axis=1).repeat(scale, axis=2)
+        tiles = to_colours(maps, SIGNED_MAP, per_channel=False).repeat(scale, axis=1).repeat(scale, axis=2)
         top = r * (th + gap * 3)
         for c in range(count):
             canvas[top:top + th, c * (tw + gap):c * (tw + gap) + tw] = tiles[c]

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from explorer.figures.feature_maps import SIGNED_MAP, plotly_scale
 from explorer.runs.step_result import StepResult
 
 BEFORE, AFTER = "#9aa5b1", "#1f77b4"
@@ -64,11 +65,12 @@ def filter_chart(result: StepResult) -> go.Figure:
                            row_titles=[name for name, _ in rows], column_titles=[f"#{i}" for i in range(count)])
     weight_limit = float(max(np.abs(before).max(), np.abs(after).max())) or 1.0
     change_limit = float(np.abs(change).max()) or 1.0
+    signed = plotly_scale(SIGNED_MAP)  # one map for weights and their change: the row titles tell them apart
     for row, (name, stack) in enumerate(rows, start=1):
-        limit, colours = (change_limit, "PuOr") if row == 3 else (weight_limit, "RdBu")
+        limit = change_limit if row == 3 else weight_limit
         for col in range(count):
             figure.add_trace(go.Heatmap(
-                z=stack[col][::-1], zmin=-limit, zmax=limit, colorscale=colours, showscale=col == count - 1,
+                z=stack[col][::-1], zmin=-limit, zmax=limit, colorscale=signed, showscale=col == count - 1,
                 colorbar=dict(len=0.3, y=[0.85, 0.5, 0.15][row - 1], thickness=10),
                 hovertemplate=f"{name}, filter {col}<br>%{{z:.4g}}<extra></extra>",
             ), row=row, col=col + 1)

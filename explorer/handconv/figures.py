@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 import plotly.graph_objects as go
 
+from explorer.figures.feature_maps import SIGNED_MAP, plotly_scale
 from explorer.handconv.convolution import fmt
 
 WINDOW_COLOUR = "#d62728"
@@ -42,7 +43,7 @@ def grid_figure(
     shown = z[~np.isnan(z)]
     colour_range = {"zmin": min(0.0, shown.min(initial=0.0)), "zmax": max(1.0, shown.max(initial=1.0))}
     if shown.size and shown.min() < 0:
-        colorscale, colour_range = "RdBu", {"zmid": 0.0}
+        colorscale, colour_range = plotly_scale(SIGNED_MAP), {"zmid": 0.0}
     fig = go.Figure(
         go.Heatmap(
             z=z,

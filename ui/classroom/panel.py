@@ -32,6 +32,7 @@ from ui import streamlit_adapter
 from ui.classroom import follow
 from ui.classroom import push as class_push
 from ui.classroom import session
+from ui.widgets.images import picture
 
 # A student's poll costs the server one small fragment run (Streamlit's own overhead, mostly). Changes
 # do not wait for it (they are pushed), so it only has to notice a teacher who left, a change whose
@@ -144,7 +145,7 @@ def _big_code(code: str, size_rem: float) -> None:
 def _projector(code: str, link: str) -> None:
     _big_code(code, 6)
     left, middle, right = st.columns([1, 2, 1])
-    middle.image(qr_png(link, 14), width="stretch")
+    picture(qr_png(link, 14), f"QR code of the class link, {link}", place=middle, width="stretch")
     st.markdown(f"<div style='text-align:center;font-size:1.6rem'>{link}</div>", unsafe_allow_html=True)
 
 
@@ -154,7 +155,7 @@ def _teacher_panel(link: str) -> None:
         st.markdown("**:material/co_present: You lead a class**")
         _head_count()
         _big_code(code, 2.4)
-        st.image(qr_png(link), width="stretch", caption="Scan to follow")
+        picture(qr_png(link), f"QR code of the class link, {link}", width="stretch", caption="Scan to follow")
         st.code(link, language=None, wrap_lines=True)
         st.caption("Students who open the link follow your page, network, input size, weights and picture. "
                    "The pictures you choose, uploads included, are shown to them.")

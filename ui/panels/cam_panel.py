@@ -14,7 +14,7 @@ import streamlit as st
 
 from explorer.analysis.summary import LayerTable
 from explorer.core.errors import UserError
-from explorer.figures import overlays
+from explorer.figures import descriptions, overlays
 from explorer.runs import cams, gradients
 from explorer.runs.attribution import METHODS, ON_THE_INPUT, PUBLISHED, Attribution
 from explorer.runs.layer_choice import default_map_layer, map_layers
@@ -22,6 +22,7 @@ from explorer.runs.predictions import softmax
 from ui.caches.result_store import maps_store
 from ui.classroom import follow
 from ui.selection.view_state import labelled_selectbox
+from ui.widgets.images import picture
 
 SIDE = 400  # the overlay's pixels a side, at most (small inputs are enlarged in whole blocks)
 PREDICTED = -1  # the class choice that follows the network's own answer
@@ -134,7 +135,7 @@ def compute(selection, model, prepared, table: LayerTable, digest: str, method: 
 
 def show(selection, model, prepared, table: LayerTable, names: list[str], digest: str) -> None:
     spec = selection.spec
-    st.subheader("Where it looks for a class")
+    st.header("Where it looks for a class")
     method, layer, target, opacity = _choose(spec, table, names)
     try:
         result = compute(selection, model, prepared, table, digest, method, layer, target)
@@ -151,15 +152,17 @@ def show(selection, model, prepared, table: LayerTable, names: list[str], digest
     picture_col, map_col = st.columns(2)
     where = f"at {layer}" if layer else "on the input pixels"
     shown = overlays.overlay(prepared.shown, result.map, opacity, side=SIDE)
-    picture_col.image(shown, width=shown.shape[1],
-                      caption=f"{METHODS[method]} {where}, stretched over the picture: bright where it counts most.")
+    alt = descriptions.cam_text(METHODS[method], where, names[result.target], result.map)
+    picture(shown, alt, place=picture_col, width=shown.shape[1],
+            caption=f"{METHODS[method]} {where}, stretched over the picture: bright where it counts most.")
     height, width = result.map.shape
     if layer:
         map_col.plotly_chart(overlays.map_heatmap(result.map, f"{layer} at its own resolution, {height}×{width}",
                                                   height=shown.shape[0] + 60),
                              width="stretch", key="wl_map")
-        map_col.caption("Each square is one position of the layer's map; it sees a whole patch of the picture "
-                        "(its receptive field, in the layer table).")
+        map_col.caption(descriptions.map_text(f"The map of {layer}", result.map) + " Each square is one position of the "
+                        "layer's map; it sees a whole patch of the picture (its receptive field, in the layer table).")
     else:
         alone = overlays.enlarged(overlays.heat(result.map), SIDE)
-        map_col.image(alone, width=alone.shape[1], caption=f"The map alone, one square per input pixel ({height}×{width}).")
+        picture(alone, descriptions.map_text(f"The {METHODS[method]} map alone", result.map), place=map_col,
+                width=alone.shape[1], caption=f"The map alone, one square per input pixel ({height}×{width}).")

@@ -19,6 +19,7 @@ from explorer.runs.layer_choice import split_call
 from explorer.runs.predictions import softmax
 from ui.caches.result_store import interventions_store
 from ui.selection.view_state import labelled_selectbox
+from ui.widgets.images import picture
 
 NONE = "—"
 
@@ -75,7 +76,7 @@ def _verdict(result: interventions.Intervention, names: list[str]) -> str:
 
 def show(selection, model, prepared, table: LayerTable, names: list[str], digest: str) -> None:
     spec, size = selection.spec, selection.size
-    st.subheader("What if a channel or a shortcut were not there?")
+    st.header("What if a channel or a shortcut were not there?")
     st.caption("Switched-off channels become zero, as if those filters had never learnt anything; a bypassed block "
                "passes on only its shortcut. The same picture runs with and without the change, side by side.")
     try:
@@ -117,5 +118,8 @@ def show(selection, model, prepared, table: LayerTable, names: list[str], digest
     index = next(layer.index for layer in later if layer.name == chosen)
     before, after = pictures.side_by_side(result.untouched.layers[index], result.changed.layers[index])
     left, right = st.columns(2)
-    left.image(before, caption=f"{chosen}, untouched: its first channels")
-    right.image(after, caption=f"{chosen}, with the changes: the same channels, on the same brightness scale")
+    shown = min(16, result.untouched.layers[index].shape[1])  # side_by_side's count
+    picture(before, f"The first {shown} channels of {chosen} without the changes, in a grid.", place=left,
+            caption=f"{chosen}, untouched: its first channels")
+    picture(after, f"The same {shown} channels of {chosen} with the changes, on the same brightness scale.",
+            place=right, caption=f"{chosen}, with the changes: the same channels, on the same brightness scale")

@@ -16,13 +16,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explorer.core.errors import UserError
-from explorer.figures import overlays
+from explorer.figures import descriptions, overlays
 from explorer.inputs.images import PreparedInput
 from explorer.runs import gradients
 from explorer.runs.layer_choice import check_unit
 from explorer.runs.capture_results import LayerOutput
 from ui.caches.networks import cached_layer_table
 from ui.caches.result_store import maps_store
+from ui.widgets.images import picture as show_picture
 
 SIDE = 240  # pixels a side for each of the two small pictures
 
@@ -116,14 +117,18 @@ def enlarged_channel(figure: go.Figure, layer: LayerOutput, channel: int, select
             spec, model, prepared.tensor, layer.name, channel, row, column).numpy())
     factor = overlays.factor_for(picture, SIDE)
     patch_col, gradient_col = st.columns(2)
-    patch_col.image(overlays.outlined(overlays.enlarged(overlays.rgb(picture), SIDE), box, factor), width="stretch",
-                    caption="The theoretical receptive field, outlined.")
+    patch = f"rows {top} to {bottom}, columns {left} to {right}"
+    show_picture(overlays.outlined(overlays.enlarged(overlays.rgb(picture), SIDE), box, factor),
+                 f"The picture with the patch {patch} outlined: what row {row}, column {column} of {layer.name} sees.",
+                 place=patch_col, width="stretch", caption="The theoretical receptive field, outlined.")
     if not gradient.any():
         gradient_col.info("Nothing in the picture moves this unit a little: a ReLU has cut it to zero for this "
                           "picture. Click a brighter square.")
         return
     heat = overlays.overlay(picture, gradient / gradient.max(), 0.9, SIDE, by_value=True)
-    gradient_col.image(overlays.outlined(heat, box, factor), width="stretch",
-                       caption="The effective receptive field: |∂ unit / ∂ pixel|, bright where a pixel counts most.")
+    show_picture(overlays.outlined(heat, box, factor),
+                 f"How much each pixel moves that unit, over the picture, with the patch {patch} outlined; "
+                 f"it is strongest in {descriptions.region(np.abs(gradient))} of the picture.",
+                 place=gradient_col, width="stretch", caption="The effective receptive field: |∂ unit / ∂ pixel|, bright where a pixel counts most.")
     st.caption(f"{_centre_share(gradient, box):.0%} of the gradient falls in the middle quarter of the patch (half "
                "its height and width): the centre counts most, the edges of the field hardly at all.")

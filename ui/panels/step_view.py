@@ -14,11 +14,13 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
+from explorer.figures import descriptions
 from explorer.figures import training as training_charts
 from explorer.runs import held_out
 from explorer.runs import training
 from ui.classroom import follow
 from ui.panels import step_checks
+from ui.widgets.images import picture as show_picture
 
 RESULT = "train.steps"
 _SHARED = "train_shared"  # the StepResult last shared with the class (compared by identity)
@@ -27,7 +29,7 @@ _OWN = "train_own"  # a follower's own values of those keys, kept while the teac
 
 
 def show_result(result: training.StepResult, names: list[str], reason: str | None, what: str | None) -> None:
-    st.subheader(f"What step {result.step} did ({training.OPTIMIZERS[result.optimizer]}, learning rate {result.learning_rate:g})")
+    st.header(f"What step {result.step} did ({training.OPTIMIZERS[result.optimizer]}, learning rate {result.learning_rate:g})")
     before, after, change, others = st.columns(4)
     before.metric("Loss before", f"{result.loss_before:.4g}")
     after.metric("Loss after", f"{result.loss_after:.4g}", delta=f"{result.loss_after - result.loss_before:+.3g}",
@@ -37,9 +39,12 @@ def show_result(result: training.StepResult, names: list[str], reason: str | Non
     step_checks.held_out_metric(others)
     step_checks.show_held_out(reason, what)
     st.plotly_chart(training_charts.probability_chart(result, names), width="stretch", key="train_probs")
+    st.caption(descriptions.probabilities_text(result, names))
     left, right = st.columns(2)
     left.plotly_chart(training_charts.gradient_chart(result), width="stretch", key="train_grads")
+    left.caption(descriptions.layers_text(result, result.grad_norms, "The gradient norm"))
     right.plotly_chart(training_charts.update_chart(result), width="stretch", key="train_updates")
+    right.caption(descriptions.layers_text(result, result.update_ratios, "The update relative to the weights"))
     st.caption("Gradient norms shrinking towards the input side show the signal fading on its way back; "
                "a jump of several powers of ten shows it exploding. Weight and bias of a layer count together.")
     if result.filters_before is not None:
@@ -112,8 +117,9 @@ def show_teachers_steps(names: list[str]) -> None:
         return
     picture, label = follow.class_picture(None, "the teacher's picture")
     if picture is not None:  # read successfully on the teacher's page before it was shared
-        st.image(picture, width=160, caption=f"{label[:1].upper()}{label[1:]}, trained towards class "
-                                              f"{result.target}: {names[result.target]}.")
+        show_picture(picture, f"{label[:1].upper()}{label[1:]}, the picture the step trained on.", width=160,
+                     caption=f"{label[:1].upper()}{label[1:]}, trained towards class {result.target}: "
+                             f"{names[result.target]}.")
     show_steps(names, fields.get("reason"), fields.get("what"))
 
 
