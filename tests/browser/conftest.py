@@ -105,6 +105,9 @@ def settle(page, timeout: int = FIRST_RENDER_MS) -> None:
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
     page.wait_for_timeout(300)  # a rerun announces itself a moment after the click
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout)
+    # With toolbarMode "minimal" the status widget is never drawn, so the line above alone would not
+    # wait: Streamlit also keeps the run's state on its root element.
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
 
 
 @pytest.fixture
