@@ -25,6 +25,7 @@ from explorer.runs.progress import GOAL_ACCURACY, Progress
 from explorer.weights import catalogue
 from ui.caches.networks import cached_layer_table, stop_if
 from ui.frame import keep_in_frame
+from ui.panels import design_training
 from ui.panels.learning_run import copy_bytes, held_run, keep_going_for, new_run, run_key
 from ui.selection.sidebar import current_selection
 
@@ -123,7 +124,11 @@ def show_progress(progress: Progress, worker: Worker, held_out_count: int) -> No
         (st.warning if progress.status == "failed" else st.info)(progress.message)
     left, right = st.columns(2)
     left.plotly_chart(charts.loss_curve(progress), width="stretch", key="dg_loss")
-    right.plotly_chart(charts.accuracy_curve(progress, held_out_count), width="stretch", key="dg_accuracy")
+    curves, levels = design_training.comparisons(worker.run.spec)
+    right.plotly_chart(charts.accuracy_curve(progress, held_out_count, curves, levels), width="stretch",
+                       key="dg_accuracy")
+    with right:
+        design_training.describe(worker.run.spec)
     filters = charts.filter_rows(progress)
     if filters is not None:
         st.image(filters, width=640, caption=f"The first convolution's first filters ({worker.run.first_conv_name}, averaged over "
@@ -206,6 +211,7 @@ st.caption(
 act(worker, worker.snapshot() if worker else None, selection, key, side, settings)
 if worker is not None:
     live_view(worker)
+    design_training.weights_download(spec, worker)
 else:
     last = st.session_state.get("dg_last")
     if last is not None and last[0] == key:
