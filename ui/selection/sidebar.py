@@ -158,6 +158,9 @@ def _describe_architecture(spec: ArchSpec) -> None:
         st.caption(f"Input: {spec.in_channels} channel(s), {valid_range(spec)}.")
         if spec.note:
             st.caption(spec.note)
+        if my_design.is_design_id(spec.id):
+            st.caption("Your network, from Build a network, lives in this tab only. It has no trained weights here: "
+                       "train it on the digits, download its weights, and upload them above.")
 
 
 def url_problems() -> list[str]:
