@@ -116,7 +116,7 @@ def _draw_row(index: int, row_key: int, layer: dict, row: Row, problem: str | No
               count: int) -> None:
     kind = layer["type"]
     settings = [key for key in SETTINGS[kind]]
-    with st.container(border=True):
+    with st.container(border=True, key=f"bn_row_{row_key}"):
         columns = st.columns([0.6, 2.2, *([1.1] * len(settings)), *([0.5] * 4)], vertical_alignment="bottom")
         columns[0].markdown(f"**{index + 1}**")
         type_key = f"bn_{row_key}_type"
