@@ -115,3 +115,28 @@ def test_a_follower_sees_the_teachers_design(app_url, people):
     expect(rows(student)).to_have_count(12)
     expect(main(student).get_by_text("You see the teacher's design as they build it.")).to_be_visible()
     assert parameters(student) == parameters(teacher)
+
+
+def test_the_design_file_comes_back_and_a_bad_one_is_one_sentence(open_app, tmp_path):
+    page = open_app("/build-a-network")
+    start_preset(page, "LeNet-5")
+    with page.expect_download() as download:
+        main(page).get_by_role("button", name="Download the design (JSON)").click()
+    saved = tmp_path / "design.json"
+    download.value.save_as(saved)
+    main(page).get_by_role("button", name="Start from nothing").click()
+    settle(page)
+    expect(rows(page)).to_have_count(0)
+    upload = main(page).get_by_test_id("stFileUploaderDropzoneInput")
+    upload.set_input_files(str(saved))
+    settle(page)
+    expect(rows(page)).to_have_count(12)
+    assert parameters(page) == "61,706"
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"input": [1, 32, 32], "classes": 10, "layers": [{"type": "conv", "out": 6, "kernel": 0}]}')
+    upload.set_input_files(str(broken))
+    settle(page)
+    sentence = ("Layer 1 (conv): the kernel must be a whole number from 1 to 1,024; got 0. "
+                "The design on screen stays as it was.")
+    expect(main(page).get_by_test_id("stAlertContentError").get_by_text(sentence, exact=True)).to_be_visible()
+    assert parameters(page) == "61,706"

@@ -29,6 +29,7 @@ SETTING_NAMES = {"out": "Out", "kernel": "Kernel", "stride": "Stride", "padding"
 _RANGE = {"out": (1, MAX_CHANNELS), "kernel": (1, MAX_SIDE), "stride": (1, 64), "padding": (0, 64),
           "dilation": (1, 16), "groups": (1, MAX_CHANNELS)}
 NEW_TYPE = "bn_new_type"
+_MOST_SETTINGS = max(len(settings) for settings in SETTINGS.values())
 # A new row's required settings: a small, common choice the student then changes.
 _STARTING = {"out": 8, "kernel": 3}
 
@@ -112,12 +113,13 @@ def numbers_line(row: Row) -> str:
     return " · ".join(parts)
 
 
-def _draw_row(index: int, row_key: int, layer: dict, row: Row, problem: str | None, disabled: bool,
+def _draw_row(index: int, row_key: int, layer: dict, row: Row, notes: tuple[list[str], list[str]], disabled: bool,
               count: int) -> None:
     kind = layer["type"]
     settings = [key for key in SETTINGS[kind]]
     with st.container(border=True, key=f"bn_row_{row_key}"):
-        columns = st.columns([0.6, 2.2, *([1.1] * len(settings)), *([0.5] * 4)], vertical_alignment="bottom")
+        # The same grid for every row (conv's six settings at most), so the settings line up down the page.
+        columns = st.columns([0.4, 2.2, *([1.0] * _MOST_SETTINGS), *([0.5] * 4)], vertical_alignment="bottom")
         columns[0].markdown(f"**{index + 1}**")
         type_key = f"bn_{row_key}_type"
         if st.session_state.get(type_key) != kind:
@@ -135,7 +137,7 @@ def _draw_row(index: int, row_key: int, layer: dict, row: Row, problem: str | No
                 low, high = _RANGE[setting]
                 column.number_input(SETTING_NAMES[setting], low, high, step=1, key=key, disabled=disabled,
                                     on_change=_change_setting, args=(row_key, setting))
-        buttons = columns[2 + len(settings):]
+        buttons = columns[2 + _MOST_SETTINGS:]
         for column, (action, icon, label, off) in zip(buttons, (
                 ("up", ":material/arrow_upward:", "Move up", index == 0),
                 ("down", ":material/arrow_downward:", "Move down", index == count - 1),
@@ -144,19 +146,23 @@ def _draw_row(index: int, row_key: int, layer: dict, row: Row, problem: str | No
             column.button("", icon=icon, help=label, key=f"bn_{row_key}_{action}", disabled=disabled or off,
                           on_click=_act, args=(row_key, action))
         st.caption(numbers_line(row))
-        if problem:
+        for problem in notes[0]:
             st.error(problem)
+        for warning in notes[1]:
+            st.warning(warning)
 
 
 def draw_rows(analysis: Analysis, disabled: bool) -> None:
-    """Every row with its widgets and numbers, each problem under the row it names, and the add control."""
+    """Every row with its widgets and numbers, each sentence under the row it names, and the add control."""
     data = st.session_state[my_design.DESIGN]
     keys = my_design.row_keys()
     shown = set()
     for index, (row_key, layer, row) in enumerate(zip(keys, data["layers"], analysis.rows)):
-        problem = next((p for p in analysis.problems if p.startswith(f"Layer {index + 1} (")), None)
-        shown.add(problem)
-        _draw_row(index, row_key, layer, row, problem, disabled, len(keys))
+        named = f"Layer {index + 1} ("
+        notes = ([p for p in analysis.problems if p.startswith(named)],
+                 [w for w in analysis.warnings if w.startswith(named)])
+        shown.update(*notes)
+        _draw_row(index, row_key, layer, row, notes, disabled, len(keys))
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     left.selectbox("Layer to add", LAYER_TYPES, key=NEW_TYPE, format_func=TYPE_NAMES.get, disabled=disabled)
     right.button("Add layer", icon=":material/add:", on_click=_add, disabled=disabled or len(keys) >= MAX_LAYERS,
@@ -165,4 +171,5 @@ def draw_rows(analysis: Analysis, disabled: bool) -> None:
         if problem not in shown:
             st.error(problem)
     for warning in analysis.warnings:
-        st.warning(warning)
+        if warning not in shown:
+            st.warning(warning)

@@ -69,6 +69,8 @@ def _change_input() -> None:
 def draw_start(disabled: bool) -> None:
     """The preset picker and its two buttons."""
     left, middle, right = st.columns([3, 1.2, 1.2], vertical_alignment="bottom")
+    if PRESET not in st.session_state:
+        st.session_state[PRESET] = "lenet5"
     left.selectbox("Start from", list(PRESETS), key=PRESET, format_func=TITLES.get, disabled=disabled)
     middle.button("Start from this preset", on_click=lambda: start_from(st.session_state[PRESET]), disabled=disabled,
                   use_container_width=True)
@@ -82,8 +84,10 @@ def draw_input(design: Design, disabled: bool) -> None:
     if shown != (_input_choice(design.input), design.input[1], design.classes):
         _sync_input_widgets()  # the design arrived whole (a link, the teacher's) since the widgets were drawn
     choices = [c for c in INPUTS if c != "other" or st.session_state[INPUT] == "other"]
+    own = "×".join(str(n) for n in design.input)
+    label = lambda c: f"As the design says, {own}" if c == "other" else INPUTS[c][0]  # noqa: E731
     kind, side, classes = st.columns([3, 1.2, 1.2], vertical_alignment="bottom")
-    kind.selectbox("Input", choices, key=INPUT, format_func=lambda c: INPUTS[c][0], on_change=_change_input,
+    kind.selectbox("Input", choices, key=INPUT, format_func=label, on_change=_change_input,
                    disabled=disabled)
     side.number_input("Side (pixels)", 1, MAX_SIDE, step=1, key=SIDE, on_change=_change_input,
                       disabled=disabled or st.session_state[INPUT] != "rgb")
