@@ -188,6 +188,10 @@ def test_a_follower_sees_the_teachers_design_and_can_take_a_copy(fresh_classes):
     assert student.session_state["bn_design"] == parse_design(PRESETS["lenet5"]).to_json()
     row = student.session_state["bn_rows"][0]
     assert student.number_input(key=f"bn_{row}_conv_out").disabled
+    choose_own_network(teacher)
+    student.run()
+    assert student.session_state["sb_arch"] == teacher.session_state["sb_arch"]
+    assert student.session_state["sb_arch"].startswith("design-")
     teacher.number_input(key=f"bn_{teacher.session_state['bn_rows'][0]}_conv_out").set_value(8).run()
     student.run()
     assert student.session_state["bn_design"]["layers"][0]["out"] == 8

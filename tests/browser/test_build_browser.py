@@ -86,9 +86,12 @@ def test_a_kernel_too_large_gets_its_sentence_and_the_rest_stays(open_app):
     expect(rows(page)).to_have_count(12)
 
 
-def test_a_preset_trains_on_the_digits(open_app):
+def test_a_preset_trains_on_the_digits_and_its_weights_load_into_its_code(open_app, tmp_path):
     page = open_app("/build-a-network")
     start_preset(page, "The lab's toy conv network")
+    with page.expect_download() as download:
+        main(page).get_by_role("button", name="Download PyTorch code").click()
+    download.value.save_as(tmp_path / "your_network.py")
     pick_option(page, sidebar(page).get_by_test_id("stSelectbox").filter(has_text="Architecture"), "Your",
                 "Your network")
     settle(page)
@@ -103,7 +106,19 @@ def test_a_preset_trains_on_the_digits(open_app):
     download = main(page).get_by_role("button", name="Download the trained weights (state dict)")
     expect(download).to_be_visible(timeout=180_000)
     held_out = main(page).get_by_test_id("stMetric").filter(has_text="Held-out accuracy")
-    assert held_out.get_by_test_id("stMetricValue").inner_text().endswith("%")
+    accuracy = held_out.get_by_test_id("stMetricValue").inner_text()
+    with page.expect_download() as weights:
+        download.click()
+    weights.value.save_as(tmp_path / "your_network.pt")
+    # The exported class takes the trained state dict with strict=True, in a Python with nothing but torch.
+    check = ("import torch\nfrom your_network import YourNetwork\nmodel = YourNetwork()\n"
+             "state = torch.load('your_network.pt', weights_only=True)\n"
+             "print(model.load_state_dict(state, strict=True))\n"
+             "print(sorted(state) == sorted(model.state_dict()))")
+    done = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["<All", "keys", "matched", "successfully>", "True"]
+    assert accuracy.endswith("%") and accuracy != "—"
 
 
 def test_a_follower_sees_the_teachers_design(app_url, people):
