@@ -203,3 +203,17 @@ def test_a_follower_sees_the_teachers_design_and_can_take_a_copy(fresh_classes):
     teacher.run()
     assert teacher.session_state["bn_design"]["layers"][0]["out"] == 8
 
+
+
+def test_the_sidebar_follows_the_design_and_lets_go_of_a_broken_one():
+    at = start_preset(app(), "lenet5")
+    choose_own_network(at)
+    first_id = at.session_state["sb_arch"]
+    at.selectbox(key="bn_input").set_value("digits8").run()  # LeNet-5 at 8×8: the second conv no longer fits
+    assert at.session_state["sb_arch"] == "lenet5"
+    at.selectbox(key="bn_input").set_value("digits32").run()
+    choose_own_network(at)
+    assert at.session_state["sb_arch"] == first_id  # the same network, the same id
+    at.number_input(key=f"bn_{at.session_state['bn_rows'][0]}_conv_out").set_value(8).run()
+    assert at.session_state["sb_arch"].startswith("design-") and at.session_state["sb_arch"] != first_id
+    assert at.number_input(key="sb_height").value == 32
