@@ -21,8 +21,21 @@ def show(fig, name: str) -> None:
     st.plotly_chart(fig, width="stretch", config=charts.png_export_config(f"compare_{name}"))
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_own_comparison(arch_id: str):
+    """A student's design (``arch_id`` is a hash of the network) as one more row, beside the classics."""
+    return compare_architectures((get_spec(arch_id),))
+
+
 comparison = cached_comparison()
-table = comparison.table
+table, kinds = comparison.table, comparison.kinds
+arch_ids = list(ARCH_IDS)
+own = current_selection().spec
+if own.id not in ARCH_IDS:  # "Your network", from the Build a network page
+    own_rows = cached_own_comparison(own.id)
+    table = pd.concat([table, own_rows.table], ignore_index=True)
+    kinds = pd.concat([kinds, own_rows.kinds], ignore_index=True)
+    arch_ids.append(own.id)
 
 st.title("Compare architectures")
 st.caption(
@@ -88,8 +101,8 @@ picks = st.columns(2)
 chosen = [
     column.selectbox(
         label,
-        ARCH_IDS,
-        index=ARCH_IDS.index(default),
+        arch_ids,
+        index=arch_ids.index(default),
         key=key,
         format_func=lambda arch_id: get_spec(arch_id).label,
     )
@@ -97,7 +110,6 @@ chosen = [
         picks, ("First", "Second"), (first_default, second_default), ("pc_first", "pc_second")
     )
 ]
-kinds = comparison.kinds
 largest_kind = int(kinds.loc[kinds["id"].isin(chosen), "params"].max())
 for column, arch_id in zip(st.columns(2), chosen):
     with column:

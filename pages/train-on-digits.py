@@ -26,6 +26,7 @@ from explorer.runs.progress import GOAL_ACCURACY, Progress
 from explorer.weights import catalogue
 from ui.caches.networks import cached_layer_table, stop_if
 from ui.frame import keep_in_frame
+from ui.panels import design_training
 from ui.panels.learning_run import copy_bytes, held_run, keep_going_for, new_run, run_key
 from ui.selection.sidebar import current_selection
 from ui.widgets.images import picture
@@ -125,10 +126,14 @@ def show_progress(progress: Progress, worker: Worker, held_out_count: int) -> No
         (st.warning if progress.status == "failed" else st.info)(progress.message)
     left, right = st.columns(2)
     left.plotly_chart(charts.loss_curve(progress), width="stretch", key="dg_loss")
-    right.plotly_chart(charts.accuracy_curve(progress, held_out_count), width="stretch", key="dg_accuracy")
+    curves, levels = design_training.comparisons(worker.run.spec)
+    right.plotly_chart(charts.accuracy_curve(progress, held_out_count, curves, levels), width="stretch",
+                       key="dg_accuracy")
     summary = descriptions.learning_text(progress)
     if summary:
         st.caption(summary)
+    with right:
+        design_training.describe(worker.run.spec)
     filters = charts.filter_rows(progress)
     if filters is not None:
         alt = descriptions.filters_text(worker.run.first_conv_name, charts.FILTERS_SHOWN, ["the start of the run", "now"])
@@ -212,6 +217,7 @@ st.caption(
 act(worker, worker.snapshot() if worker else None, selection, key, side, settings)
 if worker is not None:
     live_view(worker)
+    design_training.weights_download(spec, worker)
 else:
     last = st.session_state.get("dg_last")
     if last is not None and last[0] == key:

@@ -33,6 +33,12 @@ def test_every_page_file_is_listed_once_and_named_after_its_address():
     assert any(path == default and hidden and url == "convolution-by-hand" for path, url, _, hidden in PAGE_TABLE)
 
 
+def test_build_a_network_comes_right_after_convolution_by_hand():
+    shown = [(path, url_path) for path, url_path, _, hidden in PAGE_TABLE if not hidden]
+    assert shown[:3] == [("pages/convolution-by-hand.py", "start"), ("pages/build-a-network.py", "build-a-network"),
+                         ("pages/layer-table.py", "layer-table")]
+
+
 def test_pages_holds_the_pages_alone_each_kept_in_the_frame():
     # A page that the legacy lookup runs alone runs the frame instead (ui/frame.py);
     # tests/browser/test_first_link_browser.py shows the effect in Chromium.

@@ -30,6 +30,7 @@ def pages() -> list:
         # The first page is served at "/"; its hidden twin answers its own address, /convolution-by-hand.
         st.Page("pages/convolution-by-hand.py", title="Convolution by hand", icon=":material/grid_on:", url_path="start", default=True),
         st.Page("pages/convolution-by-hand.py", title="Convolution by hand", icon=":material/grid_on:", url_path="convolution-by-hand", visibility="hidden"),
+        st.Page("pages/build-a-network.py", title="Build a network", icon=":material/construction:", url_path="build-a-network"),
         st.Page("pages/layer-table.py", title="Layer table", icon=":material/table_rows:", url_path="layer-table"),
         st.Page("pages/architecture-diagram.py", title="Architecture diagram", icon=":material/account_tree:", url_path="architecture-diagram"),
         st.Page("pages/parameter-breakdown.py", title="Parameters", icon=":material/calculate:", url_path="parameter-breakdown"),

@@ -9,6 +9,7 @@ from explorer.figures.feature_maps import GAP_COLOUR, SIGNED_MAP, to_colours
 from explorer.runs.progress import GOAL_ACCURACY, Progress
 
 LOSS, ACCURACY, GOAL = "#1f77b4", "#2ca02c", "#9aa5b1"
+REFERENCE, BASELINE = "#7f7f7f", "#d62728"
 FILTERS_SHOWN = 8
 SMOOTHING = 10  # batches in the running mean drawn over the noisy batch losses
 
@@ -39,11 +40,24 @@ def loss_curve(progress: Progress) -> go.Figure:
     ))
 
 
-def accuracy_curve(progress: Progress, held_out_count: int) -> go.Figure:
-    """Held-out accuracy at every check, with the 90% line the page measures the time to."""
+def accuracy_curve(progress: Progress, held_out_count: int, curves: dict[str, tuple] | None = None,
+                   levels: dict[str, float] | None = None) -> go.Figure:
+    """Held-out accuracy at every check, with the 90% line the page measures the time to.
+
+    For comparison, ``curves`` (name → (epochs, accuracy) points: another network's run) are drawn
+    in grey, and ``levels`` (name → accuracy: a baseline that does not learn in epochs) as flat lines.
+    """
     x_range = _x_range(progress)
     traces = [go.Scatter(x=x_range, y=[GOAL_ACCURACY] * 2, mode="lines", line=dict(color=GOAL, dash="dot"),
                          hoverinfo="skip", name=f"{GOAL_ACCURACY:.0%}")]
+    for name, points in (curves or {}).items():
+        if points:
+            x, y = zip(*points)
+            traces.append(go.Scatter(x=x, y=y, mode="lines", name=name, line=dict(color=REFERENCE, width=1.5),
+                                     hovertemplate=f"{name}<br>epoch %{{x:.2f}}<br>%{{y:.1%}}<extra></extra>"))
+    for (name, level), dash in zip((levels or {}).items(), ("dash", "dashdot", "longdash")):
+        traces.append(go.Scatter(x=x_range, y=[level] * 2, mode="lines", name=f"{name} {level:.1%}",
+                                 line=dict(color=BASELINE, dash=dash), hovertemplate=f"{name}: {level:.1%}<extra></extra>"))
     if progress.held_out_points:
         x, y = zip(*progress.held_out_points)
         traces.append(go.Scatter(x=x, y=y, mode="lines+markers", name="held-out accuracy",
@@ -51,7 +65,8 @@ def accuracy_curve(progress: Progress, held_out_count: int) -> go.Figure:
                                  hovertemplate="epoch %{x:.2f}<br>%{y:.1%}<extra></extra>"))
     return go.Figure(traces, layout=dict(
         title=f"Accuracy on the {held_out_count} held-out scans it never learns from", height=320,
-        margin=dict(t=50, b=10), showlegend=False, xaxis=dict(title="epochs", range=x_range),
+        margin=dict(t=50, b=10), showlegend=bool(curves or levels), xaxis=dict(title="epochs", range=x_range),
+        legend=dict(orientation="h", y=-0.25, yanchor="top", x=0),
         yaxis=dict(title="accuracy", range=[0, 1.02], tickformat=".0%"),
     ))
 

@@ -86,8 +86,8 @@ def selection_query(selection: Selection, layer: str | None = None, **view: str)
     return query
 
 
-def mirror_to_url(selection: Selection, class_code: str | None = None) -> None:
-    """Write the selection (and the class this session is in) into the address bar, where it differs."""
+def mirror_to_url(selection: Selection, class_code: str | None = None, design_link: str | None = None) -> None:
+    """Write the selection (the class this session is in, and its own design) into the address bar, where it differs."""
     # What a page shows (a layer picked in the diagram, its depth) stays in the URL while the
     # architecture stays the same; another network has other layers and depths.
     same = st.query_params.get("arch") in (None, selection.spec.id)
@@ -95,7 +95,9 @@ def mirror_to_url(selection: Selection, class_code: str | None = None) -> None:
     wanted = selection_query(selection, **view)
     if class_code:  # a class's code is public (its join link); the teacher's secret is never in a URL
         wanted["class"] = class_code
-    current = {key: st.query_params.get(key) for key in (*_SELECTION_KEYS, *VIEW_KEYS, "class")}
+    if design_link:  # "Your network" (ui.selection.my_design), so that a link opens it
+        wanted["design"] = design_link
+    current = {key: st.query_params.get(key) for key in (*_SELECTION_KEYS, *VIEW_KEYS, "class", "design")}
     if {k: v for k, v in current.items() if v is not None} != wanted:
         st.query_params.from_dict(wanted)
 

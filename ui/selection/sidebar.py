@@ -18,6 +18,7 @@ from explorer.weights import catalogue
 from ui.classroom import follow
 from ui.classroom import session as class_session
 from ui.selection import address_bar as url
+from ui.selection import my_design
 from ui.selection import weights_panel
 from ui.selection.record import Selection
 
@@ -35,6 +36,8 @@ def _apply_url_query() -> None:
     if st.session_state.get(_URL_READ):
         return
     st.session_state[_URL_READ] = True
+    design_problem = my_design.from_link(st.query_params["design"]) if "design" in st.query_params else None
+    my_design.whole_spec()  # before the link's arch=design-… is looked up
     start = url.read_query(st.query_params)
     st.session_state[ARCH] = start.arch_id
     st.session_state[HEIGHT], st.session_state[WIDTH] = start.size.height, start.size.width
@@ -43,7 +46,7 @@ def _apply_url_query() -> None:
     if start.device is not None:
         st.session_state[DEVICE] = start.device
     st.session_state[weights_panel.WEIGHTS] = start.weights
-    st.session_state[_URL_PROBLEMS] = list(start.problems)
+    st.session_state[_URL_PROBLEMS] = [*([design_problem] if design_problem else []), *start.problems]
 
 
 def _reset_size_for_new_arch() -> None:
@@ -60,7 +63,8 @@ def _follow_height() -> None:
 def _what_this_server_shows(teachers: dict) -> dict | None:
     """The teacher's selection as this server can show it: their device only where it exists here,
     and random weights for an upload (a state dict stays on the teacher's computer)."""
-    if teachers.get(ARCH) not in ARCH_IDS:
+    own = my_design.whole_spec()
+    if teachers.get(ARCH) not in ARCH_IDS and (own is None or teachers.get(ARCH) != own.id):
         return None
     spec = get_spec(teachers[ARCH])
     values = {ARCH: spec.id, SQUARE: bool(teachers.get(SQUARE))}
@@ -78,17 +82,34 @@ def _what_this_server_shows(teachers: dict) -> dict | None:
 def render_sidebar() -> Selection:
     """Draw the shared controls and return what they select."""
     _apply_url_query()
+    my_design.follow_teacher()
+    own = my_design.whole_spec()
+    _keep_own_network_current(own)
     with follow.followed_keys("selection", FOLLOWED, adapt=_what_this_server_shows) as following:
-        return _draw(following)
+        return _draw(following, own)
 
 
-def _draw(following: bool) -> Selection:
+def _keep_own_network_current(own: ArchSpec | None) -> None:
+    """With "Your network" chosen, the sidebar follows the design's edits (its id and its one input size);
+    a design that can no longer be built gives way to the default architecture."""
+    if not my_design.is_design_id(st.session_state.get(ARCH)):
+        return
+    if own is None:
+        st.session_state[ARCH] = url.DEFAULT_ARCH
+        _reset_size_for_new_arch()
+        return
+    st.session_state[ARCH] = own.id
+    st.session_state[HEIGHT] = st.session_state[WIDTH] = own.default_size
+    st.session_state[SQUARE] = True
+
+
+def _draw(following: bool, own: ArchSpec | None) -> Selection:
     sidebar = st.sidebar
     sidebar.selectbox(
         "Architecture",
-        ARCH_IDS,
+        [*ARCH_IDS, *([own.id] if own is not None else [])],
         key=ARCH,
-        format_func=lambda arch_id: get_spec(arch_id).label,
+        format_func=lambda arch_id: my_design.TITLE if my_design.is_design_id(arch_id) else get_spec(arch_id).label,
         on_change=_reset_size_for_new_arch,
         help="Oldest first, as the lab introduces them; the prefix is the family.",
         disabled=following,
@@ -123,7 +144,8 @@ def _draw(following: bool) -> Selection:
         wanted=wanted,
         upload_digest=digest,
     )
-    url.mirror_to_url(selection, class_session.code())
+    my_design.publish()
+    url.mirror_to_url(selection, class_session.code(), my_design.link())
     st.session_state[_SELECTION] = selection
     return selection
 
@@ -136,6 +158,9 @@ def _describe_architecture(spec: ArchSpec) -> None:
         st.caption(f"Input: {spec.in_channels} channel(s), {valid_range(spec)}.")
         if spec.note:
             st.caption(spec.note)
+        if my_design.is_design_id(spec.id):
+            st.caption("Your network, from Build a network, lives in this tab only. It has no trained weights here: "
+                       "train it on the digits, download its weights, and upload them above.")
 
 
 def url_problems() -> list[str]:
