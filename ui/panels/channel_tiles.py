@@ -47,8 +47,11 @@ def render_missing(selection, model, layer: str, missing: list[int], recipe: Rec
     """The button that renders the missing channels, in the server's queue, with their progress."""
     spec = selection.spec
     if follow.following():
-        st.caption(f"{len(missing)} of these channels have no render yet; when your teacher renders them, "
-                   "they appear here.")
+        if len(missing) == 1:
+            st.caption(f"Channel {missing[0]} has no render yet; when your teacher renders it, it appears here.")
+        else:
+            st.caption(f"{len(missing)} of these channels have no render yet; when your teacher renders them, "
+                       "they appear here.")
         return
     one = caches.estimate_seconds(spec.id, selection.device, selection.weights_key, layer, recipe.size,
                                   recipe.steps, spec, model, selection.weights)
