@@ -57,7 +57,8 @@ def render_missing(selection, model, layer: str, missing: list[int], recipe: Rec
                                   recipe.steps, spec, model, selection.weights)
     total = one * len(missing)
     named = f"channel {missing[0]}" if len(missing) == 1 else f"the {len(missing)} channels without one"
-    st.info(f"Rendering {named} takes about {total:.0f} s on this server ({recipe.steps} steps of a "
+    took = f"about {total:.0f} s" if total >= 1 else "less than a second"
+    st.info(f"Rendering {named} takes {took} on this server ({recipe.steps} steps of a "
             f"{recipe.size}-pixel picture each, one render at a time for the whole server).")
     if not st.button(f"Render {named}", key="ch_render", type="primary"):
         return
