@@ -31,9 +31,17 @@ def render_folder(tmp_path, monkeypatch):
     return folder
 
 
-def images(at) -> list:
-    """Each st.image call on the page as its list of captions (the pictures' text alternatives)."""
-    return [[img.caption for img in element.proto.imgs] for element in at.get("image")]
+def captions(at) -> list[str]:
+    """Every picture's caption on the page, in order (the pictures' text alternatives)."""
+    return [img.caption for element in at.get("image") for img in element.proto.imgs]
+
+
+def renders(at) -> list[str]:
+    return [caption for caption in captions(at) if caption.startswith("A picture made to excite")]
+
+
+def examples(at) -> list[str]:
+    return [caption for caption in captions(at) if " · " in caption]
 
 
 def conv2_best(model, inputs: torch.Tensor) -> torch.Tensor:
@@ -54,14 +62,14 @@ def test_a_channel_rendered_on_request_beside_its_nine_true_best_scans(app_test,
     assert at.selectbox(key="ch_layer").value == "features.3"  # LeNet-5's second convolution
     estimate = [i.value for i in at.info if i.value.startswith("Rendering channel 0 takes about")]
     assert estimate and "512 steps of a 32-pixel picture" in estimate[0]
-    assert [len(captions) for captions in images(at)] == [9]  # the examples at once, no render yet
+    assert len(examples(at)) == 9 and not renders(at)  # the examples at once, no render yet
     at.selectbox(key="ch_steps").set_value(16).run()
     at.button(key="ch_render").click().run()
     assert not at.exception and not at.error
-    render_captions, example_captions = images(at)
-    assert render_captions == ["A picture made to excite channel 0 (16 steps)."]
-    assert len(example_captions) == 9
-    shown = [float(caption.split(" · ")[0]) for caption in example_captions]
+    assert renders(at) == ["A picture made to excite channel 0 (16 steps)."]
+    assert "ch_render" not in [button.key for button in at.button]  # the offer went once the render was made
+    assert len(examples(at)) == 9
+    shown = [float(caption.split(" · ")[0]) for caption in examples(at)]
     data = digit_data("lenet5", 32, "digits")
     best = conv2_best(shared_model("lenet5", "cpu", "digits"), torch.cat([data.train_inputs, data.test_inputs]))
     assert len(best) == 1797
@@ -103,7 +111,7 @@ def test_a_channel_the_layer_lacks_is_one_sentence(app_test):
     assert not at.exception
     assert [e.value for e in at.error] == ["This layer has channels 0 to 15, so channel 99 does not exist."]
     at.text_input(key="ch_channels").input("2-4").run()
-    assert not at.error and len(images(at)) == 3  # three channels' examples, no renders yet
+    assert not at.error and len(examples(at)) == 27 and not renders(at)  # three channels' examples, no renders yet
 
 
 def test_a_full_queue_is_one_sentence_and_the_page_goes_on(app_test):
@@ -118,7 +126,7 @@ def test_a_full_queue_is_one_sentence_and_the_page_goes_on(app_test):
     assert not at.exception
     assert [e.value for e in at.error] == [f"{SERVER_QUEUE.limit} renders are already queued on this server; "
                                            "try again when one has finished."]
-    assert len(images(at)) == 1  # the examples still shown
+    assert len(examples(at)) == 9 and not renders(at)  # the examples still shown
 
 
 def test_a_cache_folder_that_cannot_be_written_shows_the_render_without_keeping_it(app_test, tmp_path, monkeypatch):
@@ -132,7 +140,7 @@ def test_a_cache_folder_that_cannot_be_written_shows_the_render_without_keeping_
     notes = [w.value for w in at.warning if "could not be kept in the cache folder" in w.value]
     assert len(notes) == 1 and notes[0].endswith("it is shown but will be made again next time.")
     at.run()
-    assert images(at)[0] == ["A picture made to excite channel 0 (16 steps)."]  # kept for this session
+    assert renders(at) == ["A picture made to excite channel 0 (16 steps)."]  # kept for this session
 
 
 def test_a_follower_reads_renders_and_never_starts_one(app_test, monkeypatch):

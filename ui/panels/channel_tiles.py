@@ -20,7 +20,8 @@ from ui.caches import microscope as caches
 from ui.classroom import follow
 
 RENDER_SIDE = 160  # pixels of the render on the page
-CROP_SIDE = 56  # pixels of each example crop
+CROP_SIDE = 96  # pixels of each example crop (at least: small crops are enlarged in whole blocks)
+ROW = 3  # examples side by side
 UNKEPT = "ch_unkept"  # this session's renders the cache could not keep: {(key parts): Rendered}, a few at most
 UNKEPT_MAX = 16
 
@@ -58,9 +59,12 @@ def render_missing(selection, model, layer: str, missing: list[int], recipe: Rec
     total = one * len(missing)
     named = f"channel {missing[0]}" if len(missing) == 1 else f"the {len(missing)} channels without one"
     took = f"about {total:.0f} s" if total >= 1 else "less than a second"
-    st.info(f"Rendering {named} takes {took} on this server ({recipe.steps} steps of a "
-            f"{recipe.size}-pixel picture each, one render at a time for the whole server).")
-    if not st.button(f"Render {named}", key="ch_render", type="primary"):
+    offer = st.empty()  # the offer goes once the renders are made, so the page never asks for what it shows
+    with offer.container():
+        st.info(f"Rendering {named} takes {took} on this server ({recipe.steps} steps of a {recipe.size}-pixel "
+                "picture each, one render at a time for the whole server).")
+        pressed = st.button(f"Render {named}", key="ch_render", type="primary")
+    if not pressed:
         return
     place, bar = st.empty(), st.progress(0.0, text="Waiting for the server's render queue…")
     for number, channel in enumerate(missing, start=1):
@@ -85,6 +89,7 @@ def render_missing(selection, model, layer: str, missing: list[int], recipe: Rec
             _keep_unkept(selection, layer, channel, recipe, got.rendered)
     bar.empty()
     place.empty()
+    offer.empty()
     follow.publish("ch.rendered", [layer, missing, recipe.steps])  # the class reruns and finds them in the cache
 
 
@@ -101,10 +106,11 @@ def _examples(examples) -> None:
     if not examples:
         st.caption("No corpus pictures to show.")
         return
-    crops = [enlarged(_flat(example.crop), CROP_SIDE) for example in examples]
-    captions = [f"{example.value:.2f} · {example.source}" + (" (clipped at the border)" if example.clipped else "")
-                for example in examples]
-    st.image(crops, caption=captions, width=CROP_SIDE + 8)
+    for row in range(0, len(examples), ROW):  # three by three, as Microscope laid them out
+        shown = examples[row:row + ROW]
+        st.image([enlarged(_flat(example.crop), CROP_SIDE) for example in shown], width=CROP_SIDE,
+                 caption=[f"{example.value:.2f} · {example.source}" + (" (clipped at the border)" if example.clipped
+                                                                         else "") for example in shown])
 
 
 def show_channel(selection, layer: str, channel: int, recipe: Recipe, found, corpus_name: str,
@@ -115,7 +121,7 @@ def show_channel(selection, layer: str, channel: int, recipe: Recipe, found, cor
     rendered = _known(selection, layer, channel, recipe)
     with st.container(border=True):
         st.markdown(f"**Channel {channel}** of {layer}")
-        render_col, examples_col, numbers_col = st.columns([2, 5, 2])
+        render_col, examples_col, numbers_col = st.columns([3, 5, 3])
         with render_col:
             if rendered is None:
                 st.caption("No render yet.")
