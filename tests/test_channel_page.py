@@ -160,3 +160,34 @@ def test_random_weights_get_the_warning_and_a_toy_runs(app_test):
     assert any("random weights here" in w.value and "means nothing until it is trained" in w.value
                for w in at.warning)
     assert at.radio(key="ch_corpus").value == "samples"
+
+
+def test_uploaded_pictures_are_searched_and_a_refused_one_is_named(app_test):
+    from explorer.inputs.samples import PHOTOS, sample_bytes
+
+    at = app_test(query={"arch": "resnet18"}, page=PAGE)
+    at.radio(key="ch_corpus").set_value("upload").run()
+    assert any(c.value.startswith("Upload a few pictures") for c in at.caption)
+    good = [(f"{s.key}.png", sample_bytes(s.key), "image/png") for s in PHOTOS[:2]]
+    at.file_uploader(key="ch_uploads").set_value([*good, ("broken.png", b"not a picture", "image/png")]).run()
+    assert not at.exception and not at.error
+    assert [w.value.split(":")[0] for w in at.warning if w.value.startswith("Picture")] == ["Picture 3 was left out"]
+    shown = sorted(caption.split(" · ")[1].removesuffix(" (clipped at the border)") for caption in examples(at))
+    assert shown == ["your picture 1", "your picture 2"]  # layer4's field reaches past the border
+
+
+def test_imagenette_is_fetched_only_on_its_button_and_a_failed_download_is_one_sentence(app_test, tmp_path,
+                                                                                        monkeypatch):
+    from explorer.inputs import corpora
+
+    missing = tmp_path / "nowhere" / "imagenette2-160.tgz"
+    monkeypatch.setenv(corpora.ENV_DATA, str(tmp_path / "data"))
+    monkeypatch.setattr(corpora, "IMAGENETTE_URL", missing.as_uri())
+    at = app_test(query={"arch": "resnet18"}, page=PAGE)
+    at.radio(key="ch_corpus").set_value("imagenette").run()
+    assert not (tmp_path / "data").exists()  # nothing fetched before the button
+    assert not examples(at)
+    at.button(key="ch_imagenette").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith(f"Imagenette could not be downloaded from {missing.as_uri()}")
