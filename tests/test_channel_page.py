@@ -9,15 +9,12 @@ render queue, a cache folder that cannot be written, a class follower) ends in o
 
 from __future__ import annotations
 
-import types
-
 import pytest
 import torch
 
 from explorer.inputs.digit_sets import digit_data
 from explorer.runs.featurevis.queue import SERVER_QUEUE
 from ui.caches.networks import shared_model
-from ui.panels import channel_tiles
 
 PAGE = "pages/what-a-channel-looks-for.py"
 DIGITS = {"arch": "lenet5", "weights": "digits"}
@@ -143,15 +140,30 @@ def test_a_cache_folder_that_cannot_be_written_shows_the_render_without_keeping_
     assert renders(at) == ["A picture made to excite channel 0 (16 steps)."]  # kept for this session
 
 
-def test_a_follower_reads_renders_and_never_starts_one(app_test, monkeypatch):
-    reader = types.SimpleNamespace(following=lambda: True, teacher_value=lambda name, default=None: default,
-                                   publish=lambda name, value: pytest.fail("a follower published"))
-    monkeypatch.setattr(channel_tiles, "follow", reader)
-    at = app_test(query=DIGITS, page=PAGE)
-    assert not at.exception
-    assert "ch_render" not in [button.key for button in at.button]
-    assert any(c.value == "Channel 0 has no render yet; when your teacher renders it, it appears here."
-               for c in at.caption)
+def test_a_class_sees_the_teachers_channel_and_render_and_never_starts_one(app_test):
+    from ui.classroom import session as class_session
+
+    class_session.classroom.clear()
+    try:
+        teacher = app_test(query=DIGITS, page=PAGE)
+        teacher.button(key="cl_start").click().run()
+        code = teacher.session_state["cl_code"]
+        teacher.text_input(key="ch_channels").input("5").run()
+        teacher.selectbox(key="ch_steps").set_value(16).run()
+        student = app_test(query={"class": code})
+        assert student.session_state["cl_mode"] == "follow"
+        assert [t.value for t in student.title] == ["What a channel looks for · LeNet-5"]
+        assert student.text_input(key="ch_channels").value == "5" and student.text_input(key="ch_channels").disabled
+        assert "ch_render" not in [button.key for button in student.button]  # a follower never starts a render
+        assert any(c.value == "Channel 5 has no render yet; when your teacher renders it, it appears here."
+                   for c in student.caption)
+        teacher.button(key="ch_render").click().run()
+        assert renders(teacher) == ["A picture made to excite channel 5 (16 steps)."]
+        student.run()
+        assert renders(student) == ["A picture made to excite channel 5 (16 steps)."]  # read from the cache
+        assert not student.exception and not student.error
+    finally:
+        class_session.classroom.clear()
 
 
 def test_random_weights_get_the_warning_and_a_toy_runs(app_test):
