@@ -166,12 +166,21 @@ def test_a_class_sees_the_teachers_channel_and_render_and_never_starts_one(app_t
         class_session.classroom.clear()
 
 
-def test_random_weights_get_the_warning_and_a_toy_runs(app_test):
+def test_random_weights_get_the_warning_and_the_trained_render_beside_theirs(app_test):
+    trained = app_test(query=DIGITS, page=PAGE)
+    trained.selectbox(key="ch_steps").set_value(16).run()
+    trained.button(key="ch_render").click().run()
     at = app_test(query={"arch": "lenet5"}, page=PAGE)
     assert not at.exception
     assert any("random weights here" in w.value and "means nothing until it is trained" in w.value
                for w in at.warning)
     assert at.radio(key="ch_corpus").value == "samples"
+    at.selectbox(key="ch_steps").set_value(16).run()
+    twin = "The same channel with its digit-trained weights: what training made it look for, beside what random " \
+           "weights do."
+    assert twin in captions(at) and not renders(at)  # the trained render, read from the cache, before any other
+    at.button(key="ch_render").click().run()
+    assert renders(at) == ["A picture made to excite channel 0 (16 steps)."] and twin in captions(at)
 
 
 def test_uploaded_pictures_are_searched_and_a_refused_one_is_named(app_test):

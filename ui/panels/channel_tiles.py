@@ -16,6 +16,7 @@ from explorer.core.errors import UserError
 from explorer.figures.overlays import enlarged
 from explorer.runs.featurevis import microscope, service
 from explorer.runs.featurevis.render import Recipe, Rendered
+from explorer.weights import catalogue
 from ui.caches import microscope as caches
 from ui.classroom import follow
 
@@ -24,6 +25,8 @@ CROP_SIDE = 96  # pixels of each example crop (at least: small crops are enlarge
 ROW = 3  # examples side by side
 UNKEPT = "ch_unkept"  # this session's renders the cache could not keep: {(key parts): Rendered}, a few at most
 UNKEPT_MAX = 16
+TRAINED = {catalogue.DIGITS: "its digit-trained weights", catalogue.IMAGENET: "its ImageNet weights (V1)",
+           catalogue.IMAGENET_V2: "its ImageNet weights (V2)"}
 
 
 def _flat(picture: np.ndarray) -> np.ndarray:
@@ -35,6 +38,18 @@ def _known(selection, layer: str, channel: int, recipe: Recipe) -> Rendered | No
     if found is None:
         found = st.session_state.get(UNKEPT, {}).get((selection.spec.id, selection.weights_key, layer, channel, recipe))
     return found
+
+
+def _trained_twin(selection, layer: str, channel: int, recipe: Recipe) -> tuple[str, Rendered] | None:
+    """With random weights: the same channel's cached render with trained weights, to show the difference."""
+    if selection.weights != catalogue.RANDOM:
+        return None
+    for choice in catalogue.choices(selection.spec, upload=False):
+        found = choice != catalogue.RANDOM and service.cached(caches.render_cache(), selection.spec, choice, layer,
+                                                               channel, recipe)
+        if found:
+            return TRAINED.get(choice, "trained weights"), found
+    return None
 
 
 def _keep_unkept(selection, layer: str, channel: int, recipe: Recipe, rendered: Rendered) -> None:
@@ -129,6 +144,12 @@ def show_channel(selection, layer: str, channel: int, recipe: Recipe, found, cor
                 picture = enlarged(_flat(rendered.pictures[0]), RENDER_SIDE)
                 st.image(picture, width=picture.shape[1],
                          caption=f"A picture made to excite channel {channel} ({recipe.steps} steps).")
+            twin = _trained_twin(selection, layer, channel, recipe)
+            if twin is not None:  # cached renders only: a comparison never costs a render
+                label, trained = twin
+                picture = enlarged(_flat(trained.pictures[0]), RENDER_SIDE)
+                st.image(picture, width=picture.shape[1], caption=f"The same channel with {label}: what "
+                         "training made it look for, beside what random weights do.")
         with examples_col:
             _examples(examples)
         with numbers_col:
