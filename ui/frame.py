@@ -37,6 +37,7 @@ def pages() -> list:
         st.Page("pages/compare-architectures.py", title="Compare", icon=":material/leaderboard:", url_path="compare-architectures"),
         st.Page("pages/feature-maps.py", title="Feature maps", icon=":material/image_search:", url_path="feature-maps"),
         st.Page("pages/where-the-network-looks.py", title="Where it looks", icon=":material/visibility:", url_path="where-the-network-looks"),
+        st.Page("pages/what-a-channel-looks-for.py", title="What a channel looks for", icon=":material/filter_center_focus:", url_path="what-a-channel-looks-for"),
         st.Page("pages/training-step.py", title="Training step", icon=":material/model_training:", url_path="training-step"),
         st.Page("pages/train-on-digits.py", title="Train on the digits", icon=":material/school:", url_path="train-on-digits"),
     ]

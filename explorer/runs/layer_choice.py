@@ -39,6 +39,21 @@ def map_layers(table: LayerTable) -> list[str]:
     return list(rows.loc[spatial & rows["once"], "name"])
 
 
+def unit_layers(table: LayerTable) -> list[str]:
+    """Layers whose channels a render can aim at: every map layer, and fully-connected layers that run once."""
+    rows = _rows(table)
+    wanted = rows["output_dims"].map(lambda d: (len(d) == 4 and d[2] * d[3] > 1) or len(d) == 2)
+    return list(rows.loc[wanted & rows["once"], "name"])
+
+
+def default_unit_layer(table: LayerTable) -> str | None:
+    """The last convolution with a map (LeNet-5's second, ResNet-18's last): what a channel page opens on."""
+    rows = _rows(table)
+    choices = set(unit_layers(table))
+    convolutions = [n for n, kind in zip(rows["name"], rows["type"]) if n in choices and kind == "Conv2d"]
+    return convolutions[-1] if convolutions else next(iter(unit_layers(table)), None)
+
+
 def _ends(table: LayerTable) -> list[int]:
     """For each row, the index of the last row inside it: a block finishes with its last layer."""
     depths = list(table.calls["depth"])

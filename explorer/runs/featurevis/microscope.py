@@ -118,3 +118,12 @@ def corpus_side(spec: ArchSpec) -> int:
 def scan_corpus(spec: ArchSpec, model: nn.Module, weights: str, layer: str,
                 corpus: corpora.Corpus) -> CorpusActivations:
     return corpus_activations(spec, model, weights, layer, corpus, corpus_side(spec))
+
+
+def channel_strengths(model: nn.Module, layer: str, tensor) -> list[float]:
+    """Each channel's mean activation (before its ReLU) on one prepared picture: which channels it excites most."""
+    import torch
+
+    with target.reading(target.private_copy(model), layer) as run, torch.no_grad():
+        output = run(tensor)
+    return [float(target.unit_mean(output, channel)[0]) for channel in range(output.shape[1])]
