@@ -31,3 +31,22 @@ def test_a_picture_without_a_text_alternative_is_refused(alt):
 
     with pytest.raises(ValueError, match="text alternative"):
         picture(b"", alt)
+
+
+def test_a_row_of_pictures_carries_one_alt_each():
+    script = """
+import numpy as np
+from ui.widgets.images import picture
+
+picture([np.zeros((4, 4), np.uint8), np.full((4, 4), 255, np.uint8)], ["A black square", "A white square"], width=4)
+"""
+    at = AppTest.from_string(script, default_timeout=60).run()
+    assert not at.exception
+    assert [image.alt for image in at.get("image")[0].proto.imgs] == ["A black square", "A white square"]
+
+
+def test_a_row_with_one_blank_alt_is_refused():
+    from ui.widgets.images import picture
+
+    with pytest.raises(ValueError, match="text alternative"):
+        picture([b"", b""], ["A black square", " "])

@@ -19,6 +19,7 @@ from explorer.runs.featurevis.render import Recipe, Rendered
 from explorer.weights import catalogue
 from ui.caches import microscope as caches
 from ui.classroom import follow
+from ui.widgets.images import picture
 
 RENDER_SIDE = 160  # pixels of the render on the page
 CROP_SIDE = 96  # pixels of each example crop (at least: small crops are enlarged in whole blocks)
@@ -123,7 +124,10 @@ def _examples(examples) -> None:
         return
     for row in range(0, len(examples), ROW):  # three by three, as Microscope laid them out
         shown = examples[row:row + ROW]
-        st.image([enlarged(_flat(example.crop), CROP_SIDE) for example in shown], width=CROP_SIDE,
+        alts = [f"Corpus picture {example.source}, cropped to what the channel sees"
+                + (" (clipped at the border)" if example.clipped else "") + f"; it reaches {example.value:.2f}."
+                for example in shown]
+        picture([enlarged(_flat(example.crop), CROP_SIDE) for example in shown], alts, width=CROP_SIDE,
                  caption=[f"{example.value:.2f} · {example.source}" + (" (clipped at the border)" if example.clipped
                                                                          else "") for example in shown])
 
@@ -141,14 +145,16 @@ def show_channel(selection, layer: str, channel: int, recipe: Recipe, found, cor
             if rendered is None:
                 st.caption("No render yet.")
             else:
-                picture = enlarged(_flat(rendered.pictures[0]), RENDER_SIDE)
-                st.image(picture, width=picture.shape[1],
-                         caption=f"A picture made to excite channel {channel} ({recipe.steps} steps).")
+                image = enlarged(_flat(rendered.pictures[0]), RENDER_SIDE)
+                picture(image, f"A picture optimised to excite channel {channel} of {layer} ({recipe.steps} steps); "
+                        f"its best unit reaches {max(rendered.activations):.2f}.", width=image.shape[1],
+                        caption=f"A picture made to excite channel {channel} ({recipe.steps} steps).")
             twin = _trained_twin(selection, layer, channel, recipe)
             if twin is not None:  # cached renders only: a comparison never costs a render
                 label, trained = twin
-                picture = enlarged(_flat(trained.pictures[0]), RENDER_SIDE)
-                st.image(picture, width=picture.shape[1], caption=f"The same channel with {label}: what "
+                image = enlarged(_flat(trained.pictures[0]), RENDER_SIDE)
+                picture(image, f"The picture optimised for channel {channel} of {layer} with {label}.",
+                        width=image.shape[1], caption=f"The same channel with {label}: what "
                          "training made it look for, beside what random weights do.")
         with examples_col:
             _examples(examples)

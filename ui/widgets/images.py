@@ -19,12 +19,14 @@ from typing import Any
 import streamlit as st
 
 
-def picture(image: Any, alt: str, *, place: Any = None, **options: Any):
+def picture(image: Any, alt: str | list[str], *, place: Any = None, **options: Any):
     """``st.image(image, alt=alt, **options)`` in ``place`` (a column, the sidebar; the page by default).
 
-    ``alt`` says what the picture shows, in a sentence a screen reader reads out; a picture
-    without one is a mistake in the page, so an empty or blank ``alt`` is refused.
+    ``alt`` says what the picture shows, in a sentence a screen reader reads out (a list of
+    pictures takes a list, one each); a picture without one is a mistake in the page, so an
+    empty or blank ``alt`` is refused.
     """
-    if not alt or not alt.strip():
+    alts = [alt] if isinstance(alt, str) else list(alt)  # a row of pictures has one alt each
+    if not alts or any(not text or not text.strip() for text in alts):
         raise ValueError("Every picture needs a text alternative that says what it shows.")
     return (place if place is not None else st).image(image, alt=alt, **options)
