@@ -42,21 +42,12 @@ def table(arch_id: str, side: int | None = None):
 
 
 def grad_cam_by_hand(model, x, layer: str, target: int) -> np.ndarray:
-    kept = {}
+    """Grad-CAM from its paper: ReLU(Σ_k mean(∂y/∂A_k) · A_k), scaled to a maximum of 1."""
+    from tests.test_cam_references import activation_and_gradient  # the references' one hook-and-gradient helper
 
-    def keep(_module, _args, out):
-        kept["a"] = out
-        return out.clone()  # what flows on is a copy, so an in-place ReLU after the layer leaves ``out`` alone
-
-    handle = model.get_submodule(layer).register_forward_hook(keep)
-    try:
-        with torch.enable_grad():
-            score = model(x.clone().requires_grad_(True))[0, target]
-            (gradient,) = torch.autograd.grad(score, kept["a"])
-    finally:
-        handle.remove()
-    weights = gradient[0].mean(dim=(1, 2))  # one number per channel: the pooled gradient
-    cam = torch.relu((weights[:, None, None] * kept["a"][0].detach()).sum(dim=0))
+    activation, gradient = activation_and_gradient(model, x, layer, target)
+    weights = gradient.mean(dim=(1, 2))  # one number per channel: the pooled gradient
+    cam = torch.relu((weights[:, None, None] * activation).sum(dim=0)).float()
     return (cam / cam.max()).numpy()
 
 
