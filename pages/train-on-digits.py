@@ -19,7 +19,8 @@ from explorer.core.sizes import InputSize, size_problem
 from explorer.figures import descriptions
 from explorer.figures import learning as charts
 from explorer.inputs.digit_sets import DRAWN_PER_DIGIT, digit_side
-from explorer.runs.learning import BATCH_SIZES, GIANT_UPDATE, MAX_EPOCHS
+from explorer.runs.augment import MAX_SHIFT
+from explorer.runs.learning import BATCH_SIZES, GIANT_UPDATE, MAX_EPOCHS, RECIPE, SCHEDULES
 from explorer.runs.learning_thread import Worker, live_runs, training_slots
 from explorer.runs.optimisers import OPTIMIZERS, RATES
 from explorer.runs.progress import GOAL_ACCURACY, Progress
@@ -33,7 +34,8 @@ from ui.widgets.images import picture
 
 keep_in_frame()  # Streamlit's first-link lookup may run this file alone: the frame then draws it (ui/frame.py)
 
-DEFAULT_RATE = 1e-3
+SCHEDULE_LABELS = {"constant": "Constant", "one-cycle": "One cycle"}
+DEFAULT_RATE = RECIPE["learning_rate"]  # the recipe with which LeNet-5 beats the classic baselines (benchmarks/LEARNING.md)
 
 
 def poll_seconds() -> float:
@@ -56,7 +58,7 @@ def settings_panel(selection, running: bool) -> dict:
         st.session_state["dg_rate"] = DEFAULT_RATE
     left, right = st.columns(2)
     start = left.radio("Start from", list(starts), format_func=starts.get, key="dg_start", disabled=running)
-    batch = left.select_slider("Mini-batch size", BATCH_SIZES, value=64, key="dg_batch", disabled=running)
+    batch = left.select_slider("Mini-batch size", BATCH_SIZES, value=RECIPE["batch"], key="dg_batch", disabled=running)
     drawn = left.toggle(f"Add {DRAWN_PER_DIGIT * 10:,} digits drawn by program", key="dg_drawn", disabled=running,
                         help="Drawings made like the canvas's, in the shapes the shipped LeNet-5 learnt from.")
     optimizer = right.radio("Optimiser", list(OPTIMIZERS), index=2, format_func=OPTIMIZERS.get, horizontal=True,
@@ -64,9 +66,17 @@ def settings_panel(selection, running: bool) -> dict:
     rate = right.select_slider("Learning rate (log scale)", RATES, key="dg_rate", disabled=running,
                                format_func=lambda r: f"{r:g}")
     epochs = right.number_input("Epochs (passes over the training pictures)", min_value=1, max_value=MAX_EPOCHS,
-                                value=10, key="dg_epochs", disabled=running)
+                                value=RECIPE["epochs"], key="dg_epochs", disabled=running)
+    schedule = right.radio("Learning-rate schedule", SCHEDULES, index=SCHEDULES.index(RECIPE["schedule"]),
+                           format_func=SCHEDULE_LABELS.get, horizontal=True, key="dg_schedule", disabled=running,
+                           help="One cycle warms the rate up over the first 30% of the planned batches, then cools "
+                                "it far below its start: early batches cannot wreck the random start, late ones polish.")
+    shift = left.slider("Move each training picture by up to (pixels)", 0, MAX_SHIFT, value=RECIPE["shift"],
+                        key="dg_shift", disabled=running,
+                        help="Light augmentation: a digit moved a few pixels is the same digit, so the network "
+                             "learns strokes rather than places. Never more than an eighth of the picture's side.")
     return {"start": start, "batch": int(batch), "drawn": bool(drawn), "optimizer": optimizer, "rate": float(rate),
-            "epochs": epochs}
+            "epochs": epochs, "schedule": schedule, "shift": int(shift)}
 
 
 def act(worker: Worker | None, progress: Progress | None, selection, key, side: int, settings: dict) -> None:
@@ -97,7 +107,7 @@ def act(worker: Worker | None, progress: Progress | None, selection, key, side: 
                 worker.run.plan(settings["epochs"])
             elif progress.finished:
                 worker.run.plan_more(settings["epochs"])
-            worker.run.configure(settings["optimizer"], settings["rate"])
+            worker.run.configure(settings["optimizer"], settings["rate"], settings["schedule"], settings["shift"])
             worker.start(keep_going_for(key))
     except UserError as error:
         st.warning(str(error))

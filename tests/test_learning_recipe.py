@@ -86,3 +86,14 @@ def test_baselines_on_the_fixed_split():
     found = baseline_accuracies()
     # Measured independently with scikit-learn on the same split (FACTS.md, 2026-12-07): 345 and 356 of 360.
     assert found == {"logistic_regression": pytest.approx(345 / 360), "svm": pytest.approx(356 / 360)}
+
+
+def test_new_settings_change_the_schedule_and_shift_for_the_batches_to_come():
+    run = _tiny_run(learning_rate=0.002)
+    run.configure("adam", 0.002, "one-cycle", 2)
+    assert (run.schedule, run.shift) == ("one-cycle", 2)
+    run.configure("adam", 0.002)  # left out: kept
+    assert (run.schedule, run.shift) == ("one-cycle", 2)
+    with pytest.raises(UserError, match="schedule must be one of"):
+        run.configure("adam", 0.002, "cosine", 2)
+    assert (run.schedule, run.shift) == ("one-cycle", 2)  # a refused setting changes nothing

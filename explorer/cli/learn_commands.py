@@ -25,7 +25,7 @@ from explorer.core.errors import UserError
 from explorer.core.registry import get_spec
 from explorer.core.sizes import check_size, parse_input_size
 from explorer.inputs.digit_sets import DRAWN_PER_DIGIT, digit_data, digit_side
-from explorer.runs.learning import MAX_EPOCHS, MAX_SHIFT, SCHEDULES, DigitRun, check_batch, check_epochs
+from explorer.runs.learning import MAX_EPOCHS, MAX_SHIFT, RECIPE, SCHEDULES, DigitRun, check_batch, check_epochs
 from explorer.runs.progress import GOAL_ACCURACY
 from explorer.runs.optimisers import OPTIMIZERS, check_learning_rate
 
@@ -98,13 +98,15 @@ def print_train(data: dict, args: argparse.Namespace) -> None:
 def add_commands(commands) -> None:
     train = commands.add_parser("train", help="a learning run on the scanned digits, checked on held-out scans")
     add_architecture(train, "architecture id, e.g. lenet5 (see `list`)")
-    train.add_argument("--epochs", default="5", help=f"passes over the training pictures (1–{MAX_EPOCHS})")
-    train.add_argument("--batch", default="64", help="pictures per mini-batch")
-    train.add_argument("--lr", default="0.001", help="learning rate")
-    train.add_argument("--optimizer", choices=list(OPTIMIZERS), default="adam")
-    train.add_argument("--schedule", choices=list(SCHEDULES), default="constant",
+    # The defaults are the recipe with which LeNet-5 beats the classic baselines (benchmarks/LEARNING.md).
+    train.add_argument("--epochs", default=str(RECIPE["epochs"]), help=f"passes over the training pictures (1–{MAX_EPOCHS})")
+    train.add_argument("--batch", default=str(RECIPE["batch"]), help="pictures per mini-batch")
+    train.add_argument("--lr", default=str(RECIPE["learning_rate"]), help="learning rate")
+    train.add_argument("--optimizer", choices=list(OPTIMIZERS), default=RECIPE["optimizer"])
+    train.add_argument("--schedule", choices=list(SCHEDULES), default=RECIPE["schedule"],
                        help="one-cycle: the learning rate warms up to --lr, then cools down over the run")
-    train.add_argument("--shift", default="0", help=f"move each training picture by up to this many pixels (0–{MAX_SHIFT})")
+    train.add_argument("--shift", default=str(RECIPE["shift"]),
+                       help=f"move each training picture by up to this many pixels (0–{MAX_SHIFT})")
     train.add_argument("--drawings", action="store_true", help=f"add {DRAWN_PER_DIGIT * 10:,} digits drawn by program")
     train.add_argument("--size", help="input side in pixels (default: the size the network reads digits at)")
     train.add_argument("--seed", type=int, default=0, help="seed of the random weights and of the batch order")

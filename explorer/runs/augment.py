@@ -11,6 +11,18 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from explorer.core.sizes import parse_whole_number
+
+MAX_SHIFT = 4
+
+
+def check_shift(shift: object, side: int) -> int:
+    """The shift a run may use: a whole number up to MAX_SHIFT, and at most an eighth of the picture's side.
+
+    A few pixels of a 32×32 digit are a nudge; of a 5×5 scoreboard digit, most of it.
+    """
+    return min(parse_whole_number(shift, "shift in pixels", 0, MAX_SHIFT), side // 8)
+
 
 def random_shift(x: torch.Tensor, pixels: int, generator: torch.Generator) -> torch.Tensor:
     """Each N×C×H×W picture moved by whole pixels, at most ``pixels`` each way (0: unchanged)."""

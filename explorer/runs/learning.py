@@ -39,7 +39,7 @@ from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec
 from explorer.core.sizes import parse_whole_number
 from explorer.inputs.digit_sets import DigitData
-from explorer.runs.augment import random_shift
+from explorer.runs.augment import MAX_SHIFT, check_shift, random_shift
 from explorer.runs.optimisers import UpdateMeter, check_learning_rate, make_optimizer
 from explorer.runs.progress import GOAL_ACCURACY, EpochRow, Progress
 from explorer.runs.training import AUX_WEIGHT, drop_auxiliary_head
@@ -53,9 +53,14 @@ FILTERS_KEPT = 16
 EVAL_CHUNK = 256
 DIGITS = 10
 SCHEDULES = ("constant", "one-cycle")
-MAX_SHIFT = 4
 # A recipe with which LeNet-5 from random weights passes both classic baselines (benchmarks/LEARNING.md).
 RECIPE = {"optimizer": "adam", "learning_rate": 3e-3, "batch": 32, "epochs": 40, "schedule": "one-cycle", "shift": 3}
+
+
+def check_schedule(schedule: object) -> str:
+    if schedule not in SCHEDULES:
+        raise UserError(f"The schedule must be one of {', '.join(SCHEDULES)}.")
+    return str(schedule)
 
 
 def check_epochs(epochs: object) -> int:
@@ -74,12 +79,9 @@ class DigitRun:
                  optimizer: str = "adam", learning_rate: float = 1e-3, batch: int = 64, seed: int = 0,
                  schedule: str = "constant", shift: int = 0) -> None:
         self.spec, self.side, self.seed = spec, side, seed
-        if schedule not in SCHEDULES:
-            raise UserError(f"The schedule must be one of {', '.join(SCHEDULES)}.")
         # one-cycle: each plan (a start, Continue, new settings) is one warm-up and cool-down over its batches.
-        self.schedule, self._cycle = schedule, None
-        # A few pixels of a 32×32 digit are a nudge; of a 5×5 scoreboard digit, most of it: at most an eighth of a side.
-        self.shift = min(parse_whole_number(shift, "shift in pixels", 0, MAX_SHIFT), side // 8)
+        self.schedule, self._cycle = check_schedule(schedule), None
+        self.shift = check_shift(shift, side)
         self.batch = check_batch(batch)
         self._source = source
         self._load_data = load_data
@@ -100,10 +102,14 @@ class DigitRun:
 
     # -- settings and plans -----------------------------------------------------------------------
 
-    def configure(self, optimizer: str, learning_rate: float) -> None:
+    def configure(self, optimizer: str, learning_rate: float, schedule: str | None = None,
+                  shift: object = None) -> None:
         """New settings for the batches to come; a different optimiser starts with no momentum."""
         rate = check_learning_rate(learning_rate)
+        schedule = self.schedule if schedule is None else check_schedule(schedule)
+        shift = self.shift if shift is None else check_shift(shift, self.side)
         with self.lock:
+            self.schedule, self.shift = schedule, shift
             if optimizer != self.optimizer_name:
                 self.optimizer = make_optimizer(optimizer, self._params, rate)
                 self.optimizer_name = optimizer
