@@ -26,10 +26,12 @@ COLUMNS = {"#": st.column_config.NumberColumn("#", width="small"),
            "Layer": st.column_config.TextColumn("Layer", width="medium"),
            "Output": st.column_config.TextColumn("Output"),
            "Parameters": st.column_config.NumberColumn("Parameters", format="localized"),
-           "Arithmetic": st.column_config.TextColumn("Arithmetic", help="How the parameters are counted"),
+           "Arithmetic": st.column_config.TextColumn("Arithmetic", width="medium",
+                                                     help="How the parameters are counted"),
            "Multiply-adds": st.column_config.NumberColumn("Multiply-adds", format="localized"),
            "Sees": st.column_config.TextColumn("Sees", help="The receptive field: input pixels one output sees"),
-           "Note": st.column_config.TextColumn("Note", width="large")}
+           "Note": st.column_config.TextColumn("Note", width="large",
+                                               help="The sentence that names this row, if any")}
 
 
 def layer_words(layer: dict) -> str:
@@ -96,7 +98,9 @@ def _from_table() -> None:
 
 
 def _from_pick() -> None:
-    st.session_state[SELECTED] = my_design.row_keys()[st.session_state[PICK]]
+    picked, keys = st.session_state[PICK], my_design.row_keys()
+    if isinstance(picked, int) and 0 <= picked < len(keys):
+        st.session_state[SELECTED] = keys[picked]
 
 
 def _sync_controls(index: int) -> None:
@@ -119,10 +123,9 @@ def draw_rows(analysis: Analysis, disabled: bool) -> None:
         st.dataframe(frame, key=TABLE, on_select=_from_table, selection_mode="single-row-required",
                      hide_index=True, column_config=COLUMNS, width="stretch", placeholder="",
                      height=min(38 + 35 * len(layers), 500))
-        words = frame["Layer"].tolist()
+        # The options' words stay the same while a row is edited: the browser sends the chosen option's words back.
         st.selectbox("Row to edit", range(len(keys)), key=PICK, on_change=_from_pick,
-                     format_func=lambda i: f"{i + 1}. {words[i]}",
-                     help="Or select a row in the table.")
+                     format_func=lambda i: f"Row {i + 1}", help="Or select a row in the table.")
         st.caption(f"Row {index + 1} {numbers_line(analysis.rows[index])}")
     for problem in analysis.problems:  # few (the shapes stop at the first row that cannot work), and all matter
         st.error(problem)
