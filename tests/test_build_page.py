@@ -44,9 +44,23 @@ def metrics(at: AppTest) -> dict[str, str]:
 def add_row(at: AppTest, kind: str, settings: dict) -> None:
     at.selectbox(key="bn_new_type").set_value(kind).run()
     press(at, "Add layer")
-    row = at.session_state["bn_rows"][-1]
+    row = at.session_state["bn_selected"]  # the new row is the selected one: its settings are in the editor
     for setting, value in settings.items():
         at.number_input(key=f"bn_{row}_{kind}_{setting}").set_value(value).run()
+
+
+def select_row(at: AppTest, index: int) -> int:
+    """Put row ``index`` (from 0) in the editor; its own number, for its widgets' keys."""
+    at.selectbox(key="bn_pick").set_value(index).run()
+    return at.session_state["bn_rows"][index]
+
+
+def table(at: AppTest):
+    return at.dataframe[0].value
+
+
+def kinds(at: AppTest) -> list[str]:
+    return [layer["type"] for layer in at.session_state["bn_design"]["layers"]]
 
 
 def choose_own_network(at: AppTest) -> None:
@@ -64,10 +78,19 @@ def test_lenet5_built_from_nothing_row_by_row_has_its_61706_parameters():
     # The registry's LeNet-5, counted by PyTorch itself, not by the design's arithmetic.
     expected = sum(p.numel() for p in LeNet5().parameters())
     assert metrics(at)["Parameters"] == f"{expected:,}" == "61,706"
-    # Row 1's numbers as the page writes them, worked by hand: 6 × (1 × 5 × 5) + 6 = 156; (32 − 5) / 1 + 1 = 28.
-    captions = [c.value for c in at.caption]
-    assert any(c.startswith("gives **6×28×28** · 156 parameters") for c in captions), captions
-    assert any("**16×10×10**" in c and f"{16 * 6 * 25 + 16:,} parameters" in c for c in captions)
+    # The table's rows, worked by hand: 6 × (1 × 5 × 5) + 6 = 156 and (32 − 5) / 1 + 1 = 28; multiply-adds as
+    # torchinfo counts a convolution's, its parameters once per output position (28 × 28); the second conv:
+    # 16 × 6 × 25 + 16 parameters, (14 − 5) + 1 = 10.
+    rows = table(at)
+    assert len(rows) == 12 and list(rows["#"]) == list(range(1, 13))
+    first, fourth = rows.iloc[0], rows.iloc[3]
+    assert (first["Layer"], first["Output"], first["Parameters"]) == ("Convolution: out 6, kernel 5", "6×28×28", 156)
+    assert first["Multiply-adds"] == 156 * 28 * 28 and first["Sees"] == "5×5"
+    assert (fourth["Output"], fourth["Parameters"]) == ("16×10×10", 16 * 6 * 25 + 16)
+    assert fourth["Arithmetic"].endswith(f"= {16 * 6 * 25 + 16:,}")
+    assert rows["Parameters"].sum() == expected
+    # The last row added is the selected one: its numbers are written out under the table.
+    assert any(c.value.startswith("Row 12 gives **10** · 850 parameters") for c in at.caption)
     assert not at.error
 
 
@@ -79,7 +102,8 @@ def test_a_kernel_larger_than_its_input_names_the_layer_and_the_rest_stays():
     assert errors[0] == ("Layer 1 (conv) has a 40×40 kernel but its input is only 32×32; use a kernel of at most 32, "
                          "or add padding.")
     assert len(at.session_state["bn_design"]["layers"]) == 12  # every row is still there
-    assert len([c for c in at.caption if c.value == "does not fit (see below)"]) == 12
+    assert list(table(at)["Output"]) == ["does not fit"] * 12
+    assert table(at)["Note"][0] == errors[0]  # the row it names carries it too
     assert "Your network" not in at.selectbox(key="sb_arch").options  # a broken design is no architecture
 
 
@@ -91,24 +115,40 @@ def test_unseen_pixels_are_a_warning_with_the_arithmetic():
     assert any("(32 − 5) / 2 + 1 = 14.5: the last column of pixels is never used" in w.value for w in at.warning)
 
 
-def test_duplicate_move_and_remove_rows():
+def test_duplicate_move_and_remove_rows_and_the_selection_follows():
     at = start_preset(app(), "toy_conv")
-    kinds = lambda: [layer["type"] for layer in at.session_state["bn_design"]["layers"]]  # noqa: E731
-    assert kinds() == ["conv", "maxpool", "relu", "flatten", "linear"]
-    rows = at.session_state["bn_rows"]
-    at.button(key=f"bn_{rows[2]}_up").click().run()
-    assert kinds() == ["conv", "relu", "maxpool", "flatten", "linear"]
-    at.button(key=f"bn_{rows[0]}_duplicate").click().run()
-    assert kinds() == ["conv", "conv", "relu", "maxpool", "flatten", "linear"]
-    at.button(key=f"bn_{rows[0]}_remove").click().run()
-    at.button(key=f"bn_{rows[2]}_down").click().run()
-    assert kinds() == ["conv", "maxpool", "relu", "flatten", "linear"]
+    assert kinds(at) == ["conv", "maxpool", "relu", "flatten", "linear"]
+    relu = select_row(at, 2)
+    at.button(key=f"bn_{relu}_up").click().run()
+    assert kinds(at) == ["conv", "relu", "maxpool", "flatten", "linear"]
+    assert at.selectbox(key="bn_pick").value == 1  # the moved row stays selected, in its new place
+    assert at.session_state["bn_table"]["selection"]["rows"] == [1]  # and the table shows it selected
+    conv = select_row(at, 0)
+    at.button(key=f"bn_{conv}_duplicate").click().run()
+    assert kinds(at) == ["conv", "conv", "relu", "maxpool", "flatten", "linear"]
+    assert at.selectbox(key="bn_pick").value == 1  # the copy is selected
+    conv = select_row(at, 0)
+    at.button(key=f"bn_{conv}_remove").click().run()
+    assert at.selectbox(key="bn_pick").value == 0  # the row that took its place
+    relu = select_row(at, 1)
+    at.button(key=f"bn_{relu}_down").click().run()
+    assert kinds(at) == ["conv", "maxpool", "relu", "flatten", "linear"]
     assert not at.exception
+
+
+def test_a_new_row_goes_after_the_selected_one_and_becomes_selected():
+    at = start_preset(app(), "toy_conv")
+    select_row(at, 0)
+    at.selectbox(key="bn_new_type").set_value("batchnorm").run()
+    press(at, "Add layer")
+    assert kinds(at) == ["conv", "batchnorm", "maxpool", "relu", "flatten", "linear"]
+    assert at.selectbox(key="bn_pick").value == 1
+    assert table(at)["Layer"][1] == "Batch norm"
 
 
 def test_changing_a_rows_type_starts_from_that_types_settings():
     at = start_preset(app(), "toy_conv")
-    second = at.session_state["bn_rows"][1]
+    second = select_row(at, 1)
     at.selectbox(key=f"bn_{second}_type").set_value("avgpool").run()
     assert at.session_state["bn_design"]["layers"][1] == {"type": "avgpool", "kernel": 2, "stride": 2, "padding": 0}
 

@@ -13,10 +13,15 @@ leaves pixels unseen is a warning, not a stop:
   a convolution's parameters times its output positions, a linear or batch-norm
   layer's parameters once.
 - Receptive fields follow Araujo et al. (2019) as ``explorer.analysis.receptive_field`` does.
+
+A page run asks for the same design's analysis three times (the rows, the session's
+architecture, the exported code), so the last few analyses and code files are kept:
+a design is frozen and hashable, and what comes back is immutable.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -181,6 +186,7 @@ def _mult_adds(module: nn.Module, out: Shape) -> int:
                for m in module.modules() for p in m.parameters(recurse=False))
 
 
+@functools.lru_cache(maxsize=64)
 def analyse(design: Design) -> Analysis:
     """Every row's numbers, then the sentences for what does not fit (the limits included)."""
     rows, problems, warnings = [], [], []
@@ -231,6 +237,7 @@ def require_whole(design: Design) -> Analysis:
     return result
 
 
+@functools.lru_cache(maxsize=16)
 def export_code(design: Design) -> str:
     """The PyTorch file of a whole design (an empty or broken one is refused in a sentence)."""
     from explorer.models import design_code

@@ -112,6 +112,19 @@ def test_a_training_step_taken(open_app):
     check(page, "training step, a step taken")
 
 
+def test_a_design_on_build_a_network(open_app):
+    """The design's table, its selected row's editor and a warning under it (the navigation sees the page empty)."""
+    page = open_app("/build-a-network")
+    page.get_by_role("button", name="Start from this preset").click()  # LeNet-5, the first preset shown
+    editor = page.locator(".st-key-bn_editor")
+    expect(editor.get_by_text("Row 1: layer")).to_be_visible()
+    stride = editor.get_by_label("Stride", exact=True)
+    stride.fill("2")  # (32 − 5) / 2 + 1 = 14.5: a warning under the row
+    stride.press("Enter")
+    expect(page.get_by_test_id("stAlertContentWarning").first).to_be_visible()
+    check(page, "build a network, a design with a warning")
+
+
 def test_a_class_started_and_joined(people, app_url):
     teacher = people(app_url + "/")
     code = start_class(teacher)

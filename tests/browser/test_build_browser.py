@@ -21,15 +21,35 @@ def main(page):
     return page.locator('[data-testid="stMain"]')
 
 
-def rows(page):
-    """The rows of the design, in order (each row's container is keyed "bn_row_<number>")."""
-    return main(page).locator('[class*="st-key-bn_row_"]')
+def layer_count(page):
+    """The page's own count of the design's rows ("12 of at most 64")."""
+    return main(page).get_by_test_id("stMetric").filter(has_text="Layers").get_by_test_id("stMetricValue")
 
 
-def set_number(page, row, label: str, value: int) -> None:
-    field = row.get_by_label(label, exact=True)
+def table_rows(page):
+    """The table's rows as the grid offers them to screen readers (the header row first): a table with
+    role="grid" inside the canvas, its fallback content, which Chromium gives to assistive technology."""
+    return main(page).get_by_test_id("stDataFrame").locator('table[role="grid"] [role="row"]')
+
+
+def editor(page):
+    """The one editor, for the selected row."""
+    return main(page).locator(".st-key-bn_editor")
+
+
+def set_number(page, label: str, value: int) -> None:
+    field = editor(page).get_by_label(label, exact=True)
     field.fill(str(value))
     field.press("Enter")
+    settle(page)
+
+
+def click_table_row(page, number: int) -> None:
+    """Select row ``number`` (from 1) by clicking it in the table (a canvas: its header and rows are 35 px high)."""
+    frame = main(page).get_by_test_id("stDataFrame")
+    frame.scroll_into_view_if_needed()
+    box = frame.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 35 * number + 17)  # the row's selection mark, left of its "#"
     settle(page)
 
 
@@ -39,9 +59,8 @@ def add_layer(page, kind: str, settings: dict) -> None:
     settle(page)
     main(page).get_by_role("button", name="Add layer").click()
     settle(page)
-    row = rows(page).last
-    for label, value in settings.items():
-        set_number(page, row, label, value)
+    for label, value in settings.items():  # the new row is the selected one, in the editor
+        set_number(page, label, value)
 
 
 def start_preset(page, title: str) -> None:
@@ -62,8 +81,16 @@ def test_lenet5_from_nothing_reads_61706_and_its_code_runs(open_app, tmp_path):
     settle(page)
     for kind, settings in LENET_ROWS:
         add_layer(page, kind, settings)
-    expect(rows(page)).to_have_count(12)
+    expect(layer_count(page)).to_have_text("12 of at most 64")
     assert parameters(page) == "61,706"  # LeNet-5's count, worked by hand in tests/test_registry.py
+    # The grid a screen reader reads: a header and twelve rows, the first conv's numbers in words and digits.
+    expect(table_rows(page)).to_have_count(13)
+    expect(table_rows(page).nth(1)).to_contain_text("Convolution: out 6, kernel 5")
+    expect(table_rows(page).nth(1)).to_contain_text("6×28×28")
+    # Clicking row 4 in the table puts it in the editor.
+    click_table_row(page, 4)
+    expect(editor(page).get_by_text("Row 4: layer")).to_be_visible()
+    expect(editor(page).get_by_label("Out", exact=True)).to_have_value("16")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "build_lenet5.png"), full_page=True)
     with page.expect_download() as download:
@@ -79,11 +106,11 @@ def test_lenet5_from_nothing_reads_61706_and_its_code_runs(open_app, tmp_path):
 def test_a_kernel_too_large_gets_its_sentence_and_the_rest_stays(open_app):
     page = open_app("/build-a-network")
     start_preset(page, "LeNet-5")
-    set_number(page, rows(page).first, "Kernel", 40)
+    set_number(page, "Kernel", 40)  # row 1 is selected when a design starts
     sentence = ("Layer 1 (conv) has a 40×40 kernel but its input is only 32×32; use a kernel of at most 32, "
                 "or add padding.")
     expect(main(page).get_by_test_id("stAlertContentError").get_by_text(sentence, exact=True)).to_be_visible()
-    expect(rows(page)).to_have_count(12)
+    expect(layer_count(page)).to_have_text("12 of at most 64")
 
 
 def test_a_preset_trains_on_the_digits_and_its_weights_load_into_its_code(open_app, tmp_path):
@@ -127,7 +154,8 @@ def test_a_follower_sees_the_teachers_design(app_url, people):
     start_preset(teacher, "CNN Explainer's Tiny VGG")
     student = people(f"{app_url}/?class={code}")
     expect(main(student).get_by_role("heading", name="Build a network")).to_be_visible()
-    expect(rows(student)).to_have_count(12)
+    expect(layer_count(student)).to_have_text("12 of at most 64")
+    expect(editor(student).get_by_label("Out", exact=True)).to_be_disabled()
     expect(main(student).get_by_text("You see the teacher's design as they build it.")).to_be_visible()
     assert parameters(student) == parameters(teacher)
 
@@ -141,11 +169,11 @@ def test_the_design_file_comes_back_and_a_bad_one_is_one_sentence(open_app, tmp_
     download.value.save_as(saved)
     main(page).get_by_role("button", name="Start from nothing").click()
     settle(page)
-    expect(rows(page)).to_have_count(0)
+    expect(layer_count(page)).to_have_text("0 of at most 64")
     upload = main(page).get_by_test_id("stFileUploaderDropzoneInput")
     upload.set_input_files(str(saved))
     settle(page)
-    expect(rows(page)).to_have_count(12)
+    expect(layer_count(page)).to_have_text("12 of at most 64")
     assert parameters(page) == "61,706"
     broken = tmp_path / "broken.json"
     broken.write_text('{"input": [1, 32, 32], "classes": 10, "layers": [{"type": "conv", "out": 6, "kernel": 0}]}')
