@@ -63,7 +63,7 @@ def error_page(client: UploadingClient) -> str | None:
 async def arrive(url: str, gate: asyncio.Semaphore) -> UploadingClient:
     """A tab on Feature maps with its sample photo drawn, then with the uploader chosen."""
     async with gate:
-        client = await connect(url, PAGE, QUERY)
+        client = await connect(url, PAGE, QUERY, fetch_media=True)  # as a browser: its pictures fetched
         await client.wait_for(lambda c: grid_drawn(c) and not c.script_running, 600)
         await client.choose("Picture", "Upload a picture")
         await client.wait_for(lambda c: bool(c.elements("file_uploader")) and not c.script_running, 600)

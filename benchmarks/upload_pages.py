@@ -48,7 +48,7 @@ async def ran(client: UploadingClient, action) -> None:
 
 
 async def open_tab(url: str, page: str) -> UploadingClient:
-    client = await connect(url, page, "arch=resnet18")
+    client = await connect(url, page, "arch=resnet18", fetch_media=True)  # as a browser: its pictures fetched
     await client.wait_for(lambda c: c.runs_finished > 0 and idle(c), 600)
     await ran(client, lambda: client.choose("Picture", "Upload a picture"))
     return client
