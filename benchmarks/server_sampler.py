@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/server_sampler.py OUT.json run app.py [streamlit's options]
 
-Every 5 ms a thread in the server takes every other thread's Python stack (``sys._current_frames``);
+Every 20 ms a thread in the server takes every other thread's Python stack (``sys._current_frames``);
 a thread waiting (its innermost call a wait, select, sleep or lock) is not counted. Every two seconds
 the counts so far are written to OUT.json: for each function (``file:line name``), the samples with it
 anywhere on the stack (inclusive) and innermost (own). Two snapshots, subtracted, give one stretch
@@ -27,7 +27,7 @@ def _where(frame) -> str:
     return f"{Path(code.co_filename).name}:{code.co_firstlineno} {code.co_name}"
 
 
-def sample(out: Path, every_s: float = 0.005, dump_s: float = 2.0) -> None:
+def sample(out: Path, every_s: float = 0.02, dump_s: float = 2.0) -> None:
     inclusive, own, samples = Counter(), Counter(), 0
     me, next_dump = threading.get_ident(), time.monotonic() + dump_s
     while True:

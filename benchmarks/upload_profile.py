@@ -61,11 +61,12 @@ def main() -> None:
     args = parser.parse_args()
     pictures = phone_jpegs(args.uploads + 1, first=300)
     counts, port = Path(tempfile.mkdtemp()) / "counts.json", free_port()
+    print(f"server log: {counts.with_suffix('.log')}")
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "benchmarks" / "server_sampler.py"), str(counts), "run", "app.py",
          "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false"], cwd=ROOT, env=SHELL_ENV,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=open(counts.with_suffix(".log"), "w"))
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(600):
