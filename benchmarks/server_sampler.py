@@ -6,7 +6,9 @@ Every 20 ms a thread in the server takes every other thread's Python stack (``sy
 a thread waiting (its innermost call a wait, select, sleep or lock) is not counted. Every two seconds
 the counts so far are written to OUT.json: for each function (``file:line name``), the samples with it
 anywhere on the stack (inclusive) and innermost (own). Two snapshots, subtracted, give one stretch
-(see benchmarks/upload_profile.py). Python only: time in C (torch, Pillow, zlib) is its Python caller's.
+(see benchmarks/upload_profile.py). Python only: time in C (torch, Pillow, zlib) is its Python caller's,
+and so is a sleep in C (the file watcher's ``task``): read the script thread's share, not the total.
+Sampling every 5 ms, the one run tried lost its tab's websocket mid-upload (not looked into); 20 ms did not.
 """
 
 from __future__ import annotations
