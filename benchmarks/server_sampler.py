@@ -7,7 +7,7 @@ a thread waiting (its innermost call a wait, select, sleep or lock) is not count
 the counts so far are written to OUT.json: for each function (``file:line name``), the samples with it
 anywhere on the stack (inclusive) and innermost (own). Two snapshots, subtracted, give one stretch
 (see benchmarks/upload_profile.py). Python only: time in C (torch, Pillow, zlib) is its Python caller's,
-and so is a sleep in C (the file watcher's ``task``): read the script thread's share, not the total.
+and so is a sleep in C (the file watcher's, left out; others may remain): compare shares with the script's.
 Sampling every 5 ms, the one run tried lost its tab's websocket mid-upload (not looked into); 20 ms did not.
 """
 
@@ -35,7 +35,7 @@ def sample(out: Path, every_s: float = 0.02, dump_s: float = 2.0) -> None:
     while True:
         time.sleep(every_s)
         for ident, frame in sys._current_frames().items():
-            if ident == me or frame.f_code.co_name in IDLE:
+            if ident == me or frame.f_code.co_name in IDLE or frame.f_code.co_filename.endswith("path_watcher.py"):
                 continue
             samples += 1
             own[_where(frame)] += 1
