@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from explorer.core.admission import Line, ordinal, place_sentence
+from explorer.core.admission import Line, capacity_from_environment, ordinal, place_sentence
 
 WAIT_S = 10  # a bound on each wait for a condition, so a broken line fails instead of hanging
 
@@ -119,3 +119,9 @@ def test_ordinals(n, text):
 
 def test_the_sentence():
     assert place_sentence(4, 2) == "Your picture is 4th in line; the server works on 2 at a time."
+
+
+@pytest.mark.parametrize("text, capacity", [("3", 3), ("1", 1), ("0", 2), ("two", 2), ("-1", 2), ("", 2)])
+def test_the_servers_capacity_from_its_environment(monkeypatch, text, capacity):
+    monkeypatch.setenv("EXPLORER_PICTURE_TURNS", text)
+    assert capacity_from_environment() == capacity
