@@ -63,12 +63,13 @@ def test_the_first_two_go_in_and_the_rest_wait_in_order_told_their_places():
         assert {n: students.places[n] for n in "ABCDE"} == {"A": [], "B": [], "C": [1], "D": [2], "E": [3]}
 
         students.leave["B"].set()  # the second holder leaves first: the first in line goes in
-        students.wait_until(lambda: students.places["E"][-1:] == [2])
+        students.wait_until(lambda: students.places["E"][-1:] == [2] and students.places["D"][-1:] == [1]
+                            and len(students.entered) == 3)
         assert students.entered == ["A", "B", "C"]
         assert students.places["D"] == [2, 1]
 
         students.leave["A"].set()
-        students.wait_until(lambda: students.places["E"][-1:] == [1])
+        students.wait_until(lambda: students.places["E"][-1:] == [1] and len(students.entered) == 4)
         assert students.entered == ["A", "B", "C", "D"]
         assert students.places["E"] == [3, 2, 1]
     finally:
