@@ -45,13 +45,14 @@ PHOTOS = ("chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycl
 PAGE = "/feature-maps?arch=resnet18"
 
 
-def phone_jpegs() -> list[bytes]:
-    """Six different 4032×3024 JPEGs of about 3 MB."""
+def phone_jpegs(count: int = len(PHOTOS), first: int = 0) -> list[bytes]:
+    """``count`` different 4032×3024 JPEGs of about 3 MB (the photos in turn, each with its own grain)."""
     import skimage.data
 
     folder = Path(skimage.data.__file__).parent  # the photos skimage ships: nothing is downloaded
     pictures = []
-    for number, name in enumerate(PHOTOS):
+    for number in range(first, first + count):
+        name = PHOTOS[number % len(PHOTOS)]
         photo = Image.open(folder / name).convert("RGB").resize((4032, 3024), Image.Resampling.BICUBIC)
         grain = np.random.default_rng(number).normal(0, 7, (3024, 4032, 3))
         pixels = np.clip(np.asarray(photo, dtype=np.float32) + grain, 0, 255).astype(np.uint8)

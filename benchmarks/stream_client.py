@@ -55,7 +55,7 @@ def _widget(element) -> tuple[str, str, object, object] | None:
     default = w.default if w.HasField("default") else None
     if kind == "number_input":  # NumberInput.tsx sends an INT one as int_value
         current, whole = w.value if w.HasField("value") else default, w.data_type == NumberInput.INT
-        value = int(current) if whole and current is not None else current
+        value, default = (int(v) if whole and v is not None else v for v in (current, default))
         return ("int_value" if whole else "double_value"), w.label, value, default
     return "string_value", w.label, w.value if w.HasField("value") else None, default
 

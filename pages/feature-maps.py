@@ -34,7 +34,7 @@ from ui.frame import keep_in_frame
 from ui.panels import feature_drawings as drawings
 from ui.panels import receptive_click
 from ui.panels.feature_drawings import SHOWN_SIDE, CaptureKey
-from ui.selection.pictures import SOURCES, UPLOAD_TYPES, digest_of, picture_or_last_good
+from ui.selection.pictures import SOURCES, UPLOAD_TYPES, digest_of, picture_or_last_good, turn_for_new_picture
 from ui.selection.record import Selection
 from ui.selection.sidebar import current_selection
 from ui.selection.view_state import FEATURE_CHANNEL, FEATURE_LAYER, default_unless_chosen, labelled_selectbox
@@ -273,7 +273,8 @@ data, label, loaded, prepared = picture_or_last_good(
 digest = digest_of(data)
 model = selected_model(selection)
 capture_key: CaptureKey = (spec.id, size.height, size.width, selection.device, selection.weights_key, digest)
-result = captured(*capture_key, prepared, model)
+with turn_for_new_picture(capture_key):  # beyond what the server runs at once, new pictures wait, told their place
+    result = captured(*capture_key, prepared, model)
 names = catalogue.class_names(spec, selection.weights)
 
 picture_col, prediction_col = st.columns([3, 2])

@@ -10,9 +10,13 @@ their settings (a widget that is not drawn forgets what the student chose in it)
 from __future__ import annotations
 
 import hashlib
+from collections import deque
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 
+from explorer.core import admission
 from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec, get_spec
 from explorer.inputs import images, samples
@@ -36,6 +40,39 @@ def prepared_input(digest: str, arch_id: str, height: int, width: int, weights: 
     spec = get_spec(arch_id)
     loaded = images.load_image(_data, images.needed_side(spec, height, width, weights))  # a JPEG decoded only as large as needed
     return loaded, images.prepare(loaded, spec, height, width, weights)
+
+
+@st.cache_resource(show_spinner=False)
+def picture_line() -> admission.Line:
+    """The one line, server-wide, in which new pictures wait for the network (``EXPLORER_PICTURE_TURNS`` at once)."""
+    return admission.Line(admission.capacity_from_environment())
+
+
+@st.cache_resource(show_spinner=False)
+def recently_through() -> deque:
+    """The keys whose work went through the line last, server-wide: as many as Feature maps' capture cache holds,
+    so that a class following its teacher's picture does not queue for a capture that is already made."""
+    return deque(maxlen=8)
+
+
+@contextmanager
+def turn_for_new_picture(key: Hashable) -> Iterator[None]:
+    """Run the body in the server's line for new pictures, saying the place while it waits.
+
+    ``key`` names the work (the capture's cache key): a session that already went through with
+    this key (its layer switches, its other controls), or any key done lately, goes straight on.
+    Waiting, the page shows one sentence with the place, redrawn as the line moves; a rerun stops
+    the wait and leaves the line.
+    """
+    if st.session_state.get("_picture_turn_key") == key or key in recently_through():
+        yield
+        return
+    notice, line = st.empty(), picture_line()
+    with line.turn(on_place=lambda place: notice.info(admission.place_sentence(place, line.capacity))):
+        notice.empty()
+        yield
+    st.session_state["_picture_turn_key"] = key
+    recently_through().append(key)
 
 
 def digest_of(data: bytes) -> str:
