@@ -227,17 +227,20 @@ def show_maps(key: CaptureKey, layer: LayerOutput, selection: Selection, prepare
         # Clickable: the patch this position sees, and its gradient (ui/panels/receptive_click.py).
         receptive_click.enlarged_channel(drawings.channel_heatmap(key, layer.index, channel, colour_map, layer),
                                          layer, channel, selection, prepared, model)
+        st.caption(descriptions.map_text(f"Channel {channel} of {layer.name}", layer.channel_maps([channel])[0]))
 
 
 def show_vector(key: CaptureKey, spec: ArchSpec, layer: LayerOutput, is_final: bool, names: list[str]) -> None:
     show_stats(layer)
     st.plotly_chart(drawings.vector_chart(key, layer.index, layer), width="stretch", key="fm_vector")
+    st.caption(descriptions.vector_text(layer.name, layer.vector))  # the chart's numbers, for every reader
     if is_final:
         shown = min(10, spec.num_classes)
         classes = tuple(top_classes(spec, layer.vector, shown, names))
         st.plotly_chart(drawings.probability_chart(
             key, layer.index, classes, f"Softmax of this layer: the {shown} most probable classes"),
             width="stretch", key="fm_softmax")
+        st.caption(descriptions.top_classes_text(classes))
 
 
 @follow.fragment

@@ -120,3 +120,21 @@ def test_a_learning_run_in_words():
     assert descriptions.learning_text(run) == ("The batch loss went from 2.31 to 0.412 in 1.5 epochs (45 batches); "
                                                "held-out accuracy is 90.0% now, 93.0% at best.")
     assert descriptions.learning_text(progress([], [])) is None
+
+
+def test_a_vector_in_words():
+    values = np.array([0.5, -2.0, 3.25, 1.0], dtype=np.float32)
+    assert descriptions.vector_text("fc2", values) == (
+        "The 4 numbers fc2 gives, from -2 to 3.25; the largest is number 2 (3.25).")
+
+
+def test_the_most_probable_classes_in_words():
+    classes = [("tabby", 0.4567), ("tiger cat", 0.25), ("lynx", 0.125), ("fox", 0.01)]
+    assert descriptions.top_classes_text(classes) == "Most probable: tabby (45.7%), then tiger cat (25.0%) and lynx (12.5%)."
+    assert descriptions.top_classes_text(classes[:1]) == "Most probable: tabby (45.7%)."
+
+
+def test_the_training_steps_loss_curve_in_words():
+    assert descriptions.loss_history_text([1, 2, 3], [2.0, 0.5, 0.75], 2.31) == (
+        "The picture's loss over 3 steps: 2.31 before the first step, 0.75 after step 3, lowest 0.5.")
+    assert descriptions.loss_history_text([1], [1.5], None) == "The picture's loss over 1 step: 1.5 after step 1, lowest 1.5."

@@ -109,6 +109,10 @@ def test_the_output_layer_shows_softmax_probabilities(app_test):
     assert not at.exception
     titles = [chart.proto.spec for chart in at.get("plotly_chart")]
     assert any("Softmax" in spec for spec in titles)
+    # Each chart's numbers are within reach in words too: the ten outputs, then the most probable classes.
+    captions = [caption.value for caption in at.caption]
+    assert any(text.startswith("The 10 numbers classifier.4 gives") for text in captions)
+    assert any(text.startswith("Most probable: ") for text in captions)
 
 
 @pytest.mark.parametrize("arch_id", ["toy_dense", "toy_conv"])
@@ -120,3 +124,11 @@ def test_the_toy_networks_start_with_a_scoreboard_digit(app_test, arch_id):
     for layer in at.selectbox(key="fm_layer").options:  # every layer of the toy draws without an error
         at.selectbox(key="fm_layer").set_value(layer.split(" · ")[0].split(". ", 1)[1]).run()
         assert not at.exception and not at.error
+
+
+def test_the_enlarged_channel_is_described_in_words(app_test):
+    at = app_test(page=PAGE)  # LeNet-5 on its first layer: channel 0 of features.0, 28×28
+    assert not at.exception
+    layer = at.selectbox(key="fm_layer").value
+    described = [caption.value for caption in at.caption if caption.value.startswith("Channel ")]
+    assert described and described[0].startswith(f"Channel 0 of {layer}, ") and "squares, brightest in the " in described[0]

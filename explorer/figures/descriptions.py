@@ -152,3 +152,24 @@ def learning_text(progress: Progress) -> str | None:
         best = max(accuracy for _, accuracy in progress.held_out_points)
         sentence += f"; held-out accuracy is {progress.held_out_accuracy:.1%} now, {best:.1%} at best"
     return sentence + "."
+
+
+def vector_text(layer_name: str, values: np.ndarray) -> str:
+    """A 1-D output drawn as bars: its range and its largest number."""
+    largest = int(np.argmax(values))
+    return (f"The {len(values):,} numbers {layer_name} gives, from {float(values.min()):.3g} to "
+            f"{float(values.max()):.3g}; the largest is number {largest} ({float(values[largest]):.3g}).")
+
+
+def top_classes_text(classes: Sequence[tuple[str, float]]) -> str:
+    """A bar chart of the most probable classes, the first three in words."""
+    said = [f"{name} ({probability:.1%})" for name, probability in classes[:3]]
+    rest = f", then {' and '.join(said[1:])}" if len(said) > 1 else ""
+    return f"Most probable: {said[0]}{rest}."
+
+
+def loss_history_text(steps: Sequence[int], losses: Sequence[float], start: float | None) -> str:
+    """The training step page's loss curve: where it started and where the last step left it."""
+    begun = f"{start:.3g} before the first step, " if start is not None else ""
+    return (f"The picture's loss over {len(steps)} step{'s' if len(steps) != 1 else ''}: {begun}"
+            f"{float(losses[-1]):.3g} after step {steps[-1]}, lowest {float(min(losses)):.3g}.")

@@ -59,8 +59,9 @@ def show_steps(names: list[str], reason: str | None, what: str | None) -> None:
     step_checks.show_warnings()
     show_result(last, names, reason, what)
     steps, losses = zip(*st.session_state["train_history"])
-    st.plotly_chart(training_charts.loss_curve(list(steps), list(losses), st.session_state.get("train_start_loss")),
-                    width="stretch", key="train_curve")
+    start = st.session_state.get("train_start_loss")
+    st.plotly_chart(training_charts.loss_curve(list(steps), list(losses), start), width="stretch", key="train_curve")
+    st.caption(descriptions.loss_history_text(steps, losses, start))
 
 
 def _score(fields: dict | None) -> held_out.Score | None:
