@@ -144,3 +144,22 @@ def test_a_waiting_render_hears_its_place_and_runs_when_the_one_ahead_leaves(tmp
     queue.leave(ahead)
     worker.join(timeout=120)
     assert len(results) == 1 and not results[0].from_cache and len(queue) == 0
+
+
+def test_the_estimate_separates_a_renders_fixed_cost_from_its_steps(monkeypatch):
+    """A clock that a fake render moves by 0.4 s plus 0.01 s a step: a 512-step recipe is 0.4 + 5.12 s.
+
+    Dividing one short probe by its steps (the old estimate) would say (0.4 + 0.04) / 4 × 512 = 56 s.
+    """
+    from explorer.runs.featurevis import service
+    from explorer.runs.featurevis.render import Recipe
+
+    now = [0.0]
+
+    def fake_render(spec, model, weights, layer, channel, recipe, progress=None):
+        now[0] += 0.4 + 0.01 * recipe.steps
+
+    monkeypatch.setattr(service, "render_unit", fake_render)
+    monkeypatch.setattr(service.time, "perf_counter", lambda: now[0])
+    assert service.estimate_seconds(None, None, "random", "layer", Recipe(steps=512)) == pytest.approx(5.52)
+    assert service.estimate_seconds(None, None, "random", "layer", Recipe(steps=16)) == pytest.approx(0.56)

@@ -20,7 +20,7 @@ from explorer.runs.featurevis.microscope import render_unit
 from explorer.runs.featurevis.queue import SERVER_QUEUE, RenderQueue
 from explorer.runs.featurevis.render import Recipe, Rendered
 
-PROBE_STEPS = 4
+SHORT_PROBE, LONG_PROBE = 2, 8  # steps of the two timed probes
 WAIT_POLL_S = 0.5  # how often a waiter hears its place again
 
 
@@ -60,8 +60,18 @@ def obtain(cache: RenderCache, spec: ArchSpec, model: nn.Module, weights: str, w
 
 
 def estimate_seconds(spec: ArchSpec, model: nn.Module, weights: str, layer: str, recipe: Recipe) -> float:
-    """Wall-clock seconds ``recipe`` should take here, from timing a few steps of it (after one warm-up step)."""
+    """Wall-clock seconds ``recipe`` should take here, from timing two short renders of it (after a warm-up).
+
+    A render has a fixed cost (a private copy of the network, the first and last pictures) besides its
+    steps; dividing one short render by its steps would count that cost once per step, and overestimate
+    a short recipe several times over. Two probes of different lengths separate the two parts.
+    """
     render_unit(spec, model, weights, layer, 0, replace(recipe, steps=1))
-    start = time.perf_counter()
-    render_unit(spec, model, weights, layer, 0, replace(recipe, steps=PROBE_STEPS))
-    return (time.perf_counter() - start) / PROBE_STEPS * recipe.steps
+    timings = []
+    for steps in (SHORT_PROBE, LONG_PROBE):
+        start = time.perf_counter()
+        render_unit(spec, model, weights, layer, 0, replace(recipe, steps=steps))
+        timings.append(time.perf_counter() - start)
+    per_step = max(timings[1] - timings[0], 0.0) / (LONG_PROBE - SHORT_PROBE)
+    fixed = max(timings[0] - SHORT_PROBE * per_step, 0.0)
+    return fixed + per_step * recipe.steps
