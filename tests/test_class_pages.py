@@ -66,6 +66,16 @@ def test_a_student_follows_the_sidebar_and_the_page_with_the_controls_disabled()
     assert student.selectbox(key="sb_arch").value == "alexnet"
 
 
+def test_a_teacher_who_ends_the_class_is_told_so_and_not_that_the_class_is_missing():
+    teacher = app()
+    code = start(teacher)
+    assert teacher.query_params["class"] == code  # the join link is in the teacher's address bar
+    teacher.button(key="cl_end").click().run()
+    assert "The class has ended; the students keep what they see." in texts(teacher)
+    assert not [text for text in texts(teacher) if text.startswith("No class with the code")]
+    assert "class" not in teacher.query_params
+
+
 def test_nothing_a_student_sees_carries_the_teachers_secret():
     teacher = app()
     code = start(teacher)

@@ -233,6 +233,10 @@ def end() -> None:
     except UserError:
         pass  # already over (another tab ended it, or it expired): forget it here too
     _clear()
+    # This callback runs before the page: begin() would read the ended class's code from the address bar,
+    # try to join it, and tell the teacher "No class with the code ... is running".
+    if "class" in st.query_params:
+        del st.query_params["class"]
     st.session_state[COOKIE_TO_WRITE] = "forget"
     say("The class has ended; the students keep what they see.", "info")
 
