@@ -29,6 +29,7 @@ from ui.selection.address_bar import selection_query
 from ui.selection.sidebar import current_selection
 from ui.selection.view_state import DIAGRAM_NODE
 from ui.widgets.images import picture
+from ui.widgets.text import plain
 
 keep_in_frame()  # Streamlit's first-link lookup may run this file alone: the frame then draws it (ui/frame.py)
 
@@ -102,7 +103,8 @@ def selected_node(names: list[str]) -> str:
     if st.session_state.get(DIAGRAM_NODE) not in names or (linked in names and linked != st.session_state.get(DIAGRAM_NODE)):
         st.session_state[DIAGRAM_NODE] = linked if linked in names else names[0]
     if linked and linked not in names:
-        st.info(f"{linked} is not drawn at this depth or sits inside a collapsed box; open more depth or switch collapsing off.")
+        st.info(plain(f"{linked[:60]} is not drawn at this depth or sits inside a collapsed box; open more depth or "
+                      "switch collapsing off."))
     with follow.followed("dg.node", DIAGRAM_NODE, options=names) as following:  # a class sees the teacher's node
         return st.selectbox("Selected node", names, key=DIAGRAM_NODE, on_change=_remember_layer, disabled=following,
                             help="Highlighted in the diagram; the links below open it on the other pages.")

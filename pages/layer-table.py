@@ -15,6 +15,7 @@ from ui.classroom import follow
 from ui.frame import keep_in_frame
 from ui.selection.sidebar import current_selection
 from ui.selection.view_state import TABLE_DEPTH, default_unless_chosen
+from ui.widgets.text import plain
 
 keep_in_frame()  # Streamlit's first-link lookup may run this file alone: the frame then draws it (ui/frame.py)
 
@@ -140,7 +141,7 @@ linked = st.query_params.get("layer")
 linked_rows = table.calls[table.calls["name"] == linked]
 linked_depth = int(linked_rows["depth"].iloc[0]) if len(linked_rows) else 0
 if linked and not len(linked_rows):
-    st.warning(f"{spec.name} has no layer called {linked[:60]!r}, so the whole table is shown.")
+    st.warning(plain(f"{spec.name} has no layer called {linked[:60]!r}, so the whole table is shown."))
 folded_table(spec.id, size.height, size.width, size.batch, linked, linked_depth)
 
 printed, sources = cached_model_text(spec.id)

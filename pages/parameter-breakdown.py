@@ -11,6 +11,7 @@ from explorer.figures import descriptions
 from explorer.figures import parameter_charts as charts
 from ui.frame import keep_in_frame
 from ui.selection.sidebar import current_selection
+from ui.widgets.text import plain
 
 keep_in_frame()  # Streamlit's first-link lookup may run this file alone: the frame then draws it (ui/frame.py)
 
@@ -47,7 +48,7 @@ linked = st.query_params.get("layer")
 if linked:
     inside = layers[(layers["name"] == linked) | layers["name"].str.startswith(linked + ".")]
     if inside.empty:
-        st.info(f"No layer with parameters is called {linked[:60]!r} or sits inside it.")
+        st.info(plain(f"No layer with parameters is called {linked[:60]!r} or sits inside it."))
     else:
         with st.container(border=True):
             st.markdown(f"**{linked}**: {int(inside['params'].sum()):,} parameters"

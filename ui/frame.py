@@ -20,6 +20,7 @@ import threading
 import streamlit as st
 
 from explorer.core.errors import UserError
+from ui.widgets.text import plain
 
 _inside = threading.local()  # per script thread: is the frame running a page now?
 
@@ -59,7 +60,7 @@ def run() -> None:
     class_panel.render(navigation, page_list)  # a class: the teacher's panel, or a student put on the teacher's page
     render_sidebar()
     for problem in url_problems():
-        st.warning(problem)
+        st.warning(plain(problem))  # it repeats values from the address bar
     _inside.page = True
     try:
         navigation.run()
