@@ -134,3 +134,12 @@ def test_the_same_seed_gives_the_same_colour_render_of_a_residual_network():
                            (0.229, 0.224, 0.225)) for _ in range(2))
     assert first.pictures.shape == (1, 64, 64, 3)
     assert first.pictures.tobytes() == again.pictures.tobytes() and first.objective == again.objective
+
+
+@pytest.mark.parametrize(("arch_id", "layer", "side"), [("lenet5", "features.3", 32), ("resnet18", "layer3", 96),
+                                                          ("alexnet", "classifier.6", 224)])
+def test_a_layers_shape_on_the_meta_device_is_the_real_networks(arch_id, layer, side):
+    spec = get_spec(arch_id)
+    torch.manual_seed(0)
+    real = target.output_shape(spec.build(), layer, spec.in_channels, side)  # a real forward pass to the layer
+    assert target.layer_shape(spec, layer, side) == real

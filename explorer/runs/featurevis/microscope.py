@@ -49,7 +49,7 @@ def parse_channels(text: str, count: int) -> list[int]:
 
 
 def channel_count(spec: ArchSpec, model: nn.Module, layer: str, side: int) -> int:
-    return target.output_shape(model, layer, spec.in_channels, side)[0]
+    return target.layer_shape(spec, layer, side)[0]
 
 
 def layer_field(spec: ArchSpec, layer: str, side: int) -> Field:
@@ -70,7 +70,7 @@ def checked_recipe(spec: ArchSpec, model: nn.Module, layer: str, recipe: Recipe,
     """``recipe`` at the side asked for (or the network's default), refused before any work where it cannot run."""
     recipe = replace(recipe, size=side_for(spec.default_size, size))
     check_recipe(recipe, spec.min_size)
-    target.output_shape(model, layer, spec.in_channels, recipe.size)  # a layer the size cannot reach: one sentence
+    target.layer_shape(spec, layer, recipe.size)  # a layer the size cannot reach: one sentence
     return recipe
 
 

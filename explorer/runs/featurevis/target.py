@@ -17,11 +17,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
+import functools
 
 import torch
 from torch import nn
 
 from explorer.core.errors import UserError
+from explorer.core.registry import ArchSpec
+from explorer.core.shape_only import build_meta_model
 
 LOGITS = "logits"
 
@@ -116,11 +119,22 @@ def unit_best(output: torch.Tensor, channel: int) -> torch.Tensor:
 def output_shape(model: nn.Module, layer: str, in_channels: int, side: int) -> tuple[int, ...]:
     """The shape of ``layer``'s output for one picture of ``side`` pixels, or one sentence if it cannot run there."""
     twin = private_copy(model)
+    device = next(twin.parameters()).device  # a shape-only (meta) model reads a shape-only picture
     try:
         with reading(twin, layer) as run, torch.no_grad():
-            return tuple(run(torch.zeros(1, in_channels, side, side)).shape[1:])
+            return tuple(run(torch.zeros(1, in_channels, side, side, device=device)).shape[1:])
     except RuntimeError as error:  # a fully-connected layer expecting another input size
         raise UserError(
             f"The layer {layer!r} cannot be reached from a {side}-pixel picture: the layers before it take "
             f"another size, so choose the network's own input size."
         ) from error
+
+
+@functools.lru_cache(maxsize=256)
+def layer_shape(spec: ArchSpec, layer: str, side: int) -> tuple[int, ...]:
+    """``output_shape`` worked out on the meta device: no copy of real weights, no arithmetic, cached.
+
+    The channel page asks for a layer's shape on every rerun; copying VGG-16's 528 MB of weights
+    and running them for a shape would cost more than the page itself.
+    """
+    return output_shape(build_meta_model(spec), layer, spec.in_channels, side)
