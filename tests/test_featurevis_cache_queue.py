@@ -41,15 +41,16 @@ def test_the_key_changes_with_everything_that_decides_a_render():
 
 def test_the_least_recently_read_render_goes_first_when_the_cache_is_full(tmp_path):
     store = render_cache.RenderCache(tmp_path, max_bytes=10**6)
-    for key in ("a", "b", "c"):
-        store.put(key, _rendered(ord(key)))
-    one = sum(p.stat().st_size for p in tmp_path.glob("a.*"))
+    a, b, c = (letter * 32 for letter in "abc")  # keys as render_key makes them: 32 hex digits
+    for seed, key in enumerate((a, b, c)):
+        store.put(key, _rendered(seed))
+    one = sum(p.stat().st_size for p in tmp_path.glob(f"{a}.*"))
     import os
-    for age, key in enumerate(("b", "a", "c")):  # read order: b longest ago, then a, then c
+    for age, key in enumerate((b, a, c)):  # read order: b longest ago, then a, then c
         os.utime(tmp_path / f"{key}.json", (1000 + age, 1000 + age))
     store.max_bytes = 2 * one + one // 2  # room for two renders
     store.evict()
-    assert store.get("b") is None and store.get("a") is not None and store.get("c") is not None
+    assert store.get(b) is None and store.get(a) is not None and store.get(c) is not None
 
 
 def test_an_unwritable_cache_folder_returns_a_sentence_not_an_error(tmp_path):
@@ -163,3 +164,12 @@ def test_the_estimate_separates_a_renders_fixed_cost_from_its_steps(monkeypatch)
     monkeypatch.setattr(service.time, "perf_counter", lambda: now[0])
     assert service.estimate_seconds(None, None, "random", "layer", Recipe(steps=512)) == pytest.approx(5.52)
     assert service.estimate_seconds(None, None, "random", "layer", Recipe(steps=16)) == pytest.approx(0.56)
+
+
+def test_eviction_leaves_files_that_are_not_renders_alone(tmp_path):
+    from explorer.runs.featurevis.cache import RenderCache
+
+    other = tmp_path / "notes.txt"
+    other.write_bytes(b"x" * 10_000)  # a teacher's file in a shared folder, bigger than the whole budget
+    RenderCache(tmp_path, max_bytes=1).evict()
+    assert other.read_bytes() == b"x" * 10_000

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+import threading
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from explorer.inputs import images
 from explorer.inputs.scans import scan_png, scan_split
 from explorer.inputs.samples import PHOTOS, sample_bytes
 
+_DOWNLOADING = threading.Lock()
 PICTURE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
 MAX_FOLDER_PICTURES = 5000
 IMAGENETTE_URL = "https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz"  # torchvision's own address
@@ -109,17 +111,19 @@ def imagenette(root: str | os.PathLike, progress: Callable[[int, int | None], No
 
     url = url or IMAGENETTE_URL
     root = Path(root)
-    if not (root / IMAGENETTE_FOLDER / "val").is_dir():
-        archive = root / "imagenette2-160.tgz"
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            _download(url, archive, progress)
-            with tarfile.open(archive) as tar:
-                tar.extractall(root, filter="data")  # "data": no links out, no absolute paths
-            archive.unlink()
-        except (OSError, tarfile.TarError, ValueError) as error:
-            raise UserError(f"Imagenette could not be downloaded from {url} ({error}); check the connection "
-                            "or point to a folder of pictures instead.") from None
+    # One download at a time per server: two students pressing the button together would write the same file.
+    with _DOWNLOADING:
+        if not (root / IMAGENETTE_FOLDER / "val").is_dir():
+            archive = root / "imagenette2-160.tgz"
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+                _download(url, archive, progress)
+                with tarfile.open(archive) as tar:
+                    tar.extractall(root, filter="data")  # "data": no links out, no absolute paths
+                archive.unlink()
+            except (OSError, tarfile.TarError, ValueError) as error:
+                raise UserError(f"Imagenette could not be downloaded from {url} ({error}); check the connection "
+                                "or point to a folder of pictures instead.") from None
     dataset = Imagenette(str(root), split="val", size="160px", download=False)
     names = {wnid: labels[0] for wnid, labels in zip(dataset.wnids, dataset.classes)}
     return Corpus("Imagenette's validation pictures", tuple(

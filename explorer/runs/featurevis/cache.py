@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,9 @@ def default_bytes() -> int:
         return int(float(os.environ.get(ENV_MEGABYTES, DEFAULT_MEGABYTES)) * 2**20)
     except ValueError:
         return DEFAULT_MEGABYTES * 2**20
+
+
+RENDER_FILE = re.compile(r"[0-9a-f]{32}")  # what render_key gives: the start of every file the cache writes
 
 
 def render_key(arch: str, weights: str, layer: str, channel: int, recipe: Recipe) -> str:
@@ -88,9 +92,14 @@ class RenderCache:
     def evict(self) -> None:
         """Remove the least recently read renders until the folder is within ``max_bytes``."""
         renders: dict[str, list[Path]] = {}
-        for path in self.folder.iterdir():
-            renders.setdefault(path.name.split(".")[0], []).append(path)
-        sizes = {key: sum(p.stat().st_size for p in paths) for key, paths in renders.items()}
+        try:
+            for path in self.folder.iterdir():
+                key = path.name.split(".")[0]
+                if RENDER_FILE.fullmatch(key):  # only the cache's own files: the folder may be shared
+                    renders.setdefault(key, []).append(path)
+            sizes = {key: sum(p.stat().st_size for p in paths) for key, paths in renders.items()}
+        except OSError:  # another put renamed or evicted a file meanwhile: evict at the next put instead
+            return
         used = sum(sizes.values())
 
         def last_read(key: str) -> float:
