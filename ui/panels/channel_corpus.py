@@ -19,7 +19,8 @@ from explorer.weights import catalogue
 from ui.selection.pictures import UPLOAD_TYPES
 
 SOURCES = {"samples": "The bundled photos", "upload": "Pictures I upload", "imagenette": "Imagenette (a download)"}
-MAX_UPLOADS = 200
+MAX_UPLOADS = 64
+MAX_UPLOAD_BYTES = 64 * 2**20  # the pictures' bytes are kept with the scan of their activations
 
 
 def _imagenette_there() -> bool:
@@ -52,23 +53,43 @@ def _download_imagenette() -> corpora.Corpus | None:
     return _imagenette()
 
 
+def _checked(file) -> str | None:
+    """None when the upload reads as a picture, else its sentence; remembered per file for this session.
+
+    Each rerun of the page would otherwise decode every uploaded picture again just to check it.
+    """
+    seen = st.session_state.setdefault("ch_checked", {})
+    if file.file_id not in seen:
+        try:
+            images.load_image(file.getvalue())
+            seen[file.file_id] = None
+        except UserError as error:
+            seen[file.file_id] = str(error)
+    return seen[file.file_id]
+
+
 def _uploaded() -> corpora.Corpus | None:
     files = st.file_uploader("Pictures to search (JPEG, PNG, WebP, BMP or GIF; several at once)", type=UPLOAD_TYPES,
                              accept_multiple_files=True, key="ch_uploads")
     if not files:
+        st.session_state.pop("ch_checked", None)
         st.caption("Upload a few pictures to see which parts of them excite each channel most.")
         return None
-    found = []
-    for number, file in enumerate(files[:MAX_UPLOADS], start=1):
-        data = file.getvalue()
-        try:
-            images.load_image(data)
-        except UserError as error:
-            st.warning(f"Picture {number} was left out: {error}")
+    # Only the files still uploaded are remembered (a removed one is forgotten).
+    current = {file.file_id for file in files}
+    st.session_state["ch_checked"] = {k: v for k, v in st.session_state.get("ch_checked", {}).items() if k in current}
+    found, total = [], 0
+    for number, file in enumerate(files, start=1):
+        if len(found) == MAX_UPLOADS or total + file.size > MAX_UPLOAD_BYTES:  # the server keeps these bytes
+            st.caption(f"Only the first {len(found)} pictures are searched: at most {MAX_UPLOADS} pictures and "
+                       f"{MAX_UPLOAD_BYTES // 2**20} MB in all.")
+            break
+        problem = _checked(file)
+        if problem:
+            st.warning(f"Picture {number} was left out: {problem}")
             continue
-        found.append(corpora.Picture(f"your picture {number}", data))
-    if len(files) > MAX_UPLOADS:
-        st.caption(f"Only the first {MAX_UPLOADS} pictures are searched.")
+        found.append(corpora.Picture(f"your picture {number}", file.getvalue()))
+        total += file.size
     return corpora.Corpus("your pictures", tuple(found)) if found else None
 
 

@@ -20,7 +20,7 @@ from explorer.runs.featurevis.microscope import render_unit
 from explorer.runs.featurevis.queue import SERVER_QUEUE, RenderQueue
 from explorer.runs.featurevis.render import Recipe, Rendered
 
-SHORT_PROBE, LONG_PROBE = 2, 8  # steps of the two timed probes
+SHORT_PROBE, LONG_PROBE = 2, 10  # steps of the two timed probes
 WAIT_POLL_S = 0.5  # how often a waiter hears its place again
 
 
@@ -60,18 +60,22 @@ def obtain(cache: RenderCache, spec: ArchSpec, model: nn.Module, weights: str, w
 
 
 def estimate_seconds(spec: ArchSpec, model: nn.Module, weights: str, layer: str, recipe: Recipe) -> float:
-    """Wall-clock seconds ``recipe`` should take here, from timing two short renders of it (after a warm-up).
+    """Wall-clock seconds ``recipe`` should take here, from short renders of two lengths (after a warm-up).
 
     A render has a fixed cost (a private copy of the network, the first and last pictures) besides its
     steps; dividing one short render by its steps would count that cost once per step, and overestimate
     a short recipe several times over. Two probes of different lengths separate the two parts.
     """
     render_unit(spec, model, weights, layer, 0, replace(recipe, steps=1))
-    timings = []
-    for steps in (SHORT_PROBE, LONG_PROBE):
-        start = time.perf_counter()
-        render_unit(spec, model, weights, layer, 0, replace(recipe, steps=steps))
-        timings.append(time.perf_counter() - start)
-    per_step = max(timings[1] - timings[0], 0.0) / (LONG_PROBE - SHORT_PROBE)
-    fixed = max(timings[0] - SHORT_PROBE * per_step, 0.0)
+    timings = {steps: [] for steps in (SHORT_PROBE, LONG_PROBE)}
+    for _ in range(2):  # the quicker of two tries: a busy server only ever makes a probe slower
+        for steps in timings:
+            start = time.perf_counter()
+            render_unit(spec, model, weights, layer, 0, replace(recipe, steps=steps))
+            timings[steps].append(time.perf_counter() - start)
+    short, long = min(timings[SHORT_PROBE]), min(timings[LONG_PROBE])
+    per_step = (long - short) / (LONG_PROBE - SHORT_PROBE)
+    if per_step <= 0:  # noise larger than the steps: count the long probe as all steps
+        per_step = long / LONG_PROBE
+    fixed = max(short - SHORT_PROBE * per_step, 0.0)
     return fixed + per_step * recipe.steps
