@@ -35,3 +35,12 @@ def redis_server():
         yield server
     finally:
         server.kill()
+
+
+def as_shown(markdown: str) -> str:
+    """What a browser shows for an element's Markdown that went through ui.widgets.text.plain: no escapes."""
+    import re
+
+    from ui.widgets.text import ZERO_WIDTH_SPACE
+
+    return re.sub(r"\\(.)", r"\1", markdown).replace(ZERO_WIDTH_SPACE, "")

@@ -6,7 +6,7 @@ import pytest
 import streamlit as st
 
 from explorer.core.registry import get_spec
-from tests.conftest import ROOT
+from tests.conftest import ROOT, as_shown
 
 FRAME_SOURCE = (ROOT / "ui" / "frame.py").read_text()
 PAGE_LINES = [line for line in FRAME_SOURCE.splitlines() if line.strip().startswith("st.Page(")]
@@ -85,7 +85,7 @@ def test_a_broken_link_says_what_it_ignored_and_still_works(app_test, query, sen
     assert not at.exception
     # The warning's Markdown escapes every character that could make a link (ui/widgets/text.py); the page shows
     # the sentence itself, which is what removing the escapes gives back.
-    shown = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning]
+    shown = [as_shown(w.value) for w in at.warning]
     assert any(text.startswith(sentence) for text in shown), shown
     assert at.dataframe, "the page still shows a table"
 

@@ -12,7 +12,7 @@ from explorer.analysis.design_file import parse_design
 from explorer.models.design_presets import PRESETS
 from explorer.models.lab import LeNet5
 from ui.classroom import session as class_session
-from tests.conftest import ROOT
+from tests.conftest import ROOT, as_shown
 
 PAGE = "pages/build-a-network.py"
 LENET_ROWS = [("conv", {"out": 6, "kernel": 5}), ("relu", {}), ("maxpool", {"kernel": 2}),
@@ -166,7 +166,7 @@ def test_the_design_lives_in_the_address_bar_and_a_link_opens_it():
 def test_a_bad_design_link_is_one_sentence(link):
     at = app({"design": link})
     assert not at.exception
-    sentences = [w.value for w in at.warning if "design link" in w.value]
+    sentences = [as_shown(w.value) for w in at.warning if "design link" in as_shown(w.value)]
     assert len(sentences) == 1 and sentences[0].endswith("Start one on the Build a network page.")
 
 

@@ -57,7 +57,8 @@ def test_a_channel_rendered_on_request_beside_its_nine_true_best_scans(app_test,
     at = app_test(query=DIGITS, page=PAGE)
     assert not at.exception and not at.error
     assert at.selectbox(key="ch_layer").value == "features.3"  # LeNet-5's second convolution
-    estimate = [i.value for i in at.info if i.value.startswith("Rendering channel 0 takes about")]
+    # "about N s", or "less than a second" on a quick machine (the estimate's arithmetic: test_featurevis_cache_queue)
+    estimate = [i.value for i in at.info if i.value.startswith("Rendering channel 0 takes ")]
     assert estimate and "512 steps of a 32-pixel picture" in estimate[0]
     assert len(examples(at)) == 9 and not renders(at)  # the examples at once, no render yet
     at.selectbox(key="ch_steps").set_value(16).run()

@@ -28,7 +28,7 @@ from explorer.__main__ import main as cli_main
 from explorer.core.errors import UserError
 from explorer.core.limits import UPLOAD_BYTES
 from explorer.core.registry import get_spec
-from tests.conftest import ROOT
+from tests.conftest import ROOT, as_shown
 
 # Words of raw library errors that must never reach a person as they are.
 RAW_ERROR_FRAGMENTS = (
@@ -379,7 +379,7 @@ LINK_CASES = [("pages/feature-maps.py", q, w) for q, w in BAD_LINKS] + [("pages/
 @pytest.mark.parametrize(("page", "query", "words"), LINK_CASES, ids=[f"{p[6:-3]}-{q}" for p, q, _ in LINK_CASES])
 def test_a_bad_link_gets_one_sentence_and_the_page_runs_with_defaults(page, query, words):
     at = started(page, query)
-    warnings = [w.value for w in at.warning if words in w.value]
+    warnings = [as_shown(w.value) for w in at.warning if words in as_shown(w.value)]  # link values are escaped
     assert len(warnings) == 1, page_sentences(at)
     assert_one_sentence(warnings[0])
     assert at.title and not at.error
