@@ -32,8 +32,11 @@ SOURCES = {
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 
 
-# Entries hold a decoded picture of at most 2048 pixels a side (about 12 MB).
-@st.cache_data(max_entries=16, show_spinner=False)
+# Entries hold a decoded picture of at most 2048 pixels a side (about 12 MB). A resource cache: every run and
+# session gets the one read-only result; a data cache pickled each new picture (a 1008×756 photo: 3 MB, about
+# 15 ms of server CPU per upload) and unpickled a copy on every rerun. Nothing changes these objects: the pages
+# and the library copy the tensor before taking gradients or moving it.
+@st.cache_resource(max_entries=16, show_spinner=False)
 def prepared_input(digest: str, arch_id: str, height: int, width: int, weights: str,
                    _data: bytes) -> tuple[images.LoadedImage, images.PreparedInput]:
     """Decode and preprocess once per picture (keyed by its hash), network input and weights."""
