@@ -270,13 +270,16 @@ if size.batch > 1:
     st.caption(f"This page follows one picture, so the batch size ({size.batch}) is not used here.")
 
 data, label = picture_bytes(spec)
-data, label, loaded, prepared = picture_or_last_good(
-    data, label, selection, kept_key="fm_previous", ask="Choose a picture above to send it through the network.",
-    carrying_on="Until there is a new picture, the page keeps showing {about}.")
-digest = digest_of(data)
-model = selected_model(selection)
-capture_key: CaptureKey = (spec.id, size.height, size.width, selection.device, selection.weights_key, digest)
-with turn_for_new_picture(capture_key):  # beyond what the server runs at once, new pictures wait, told their place
+asked = digest_of(data) if data is not None else None
+# A new picture waits its turn before it is decoded: the line then orders all of its heavy work.
+with turn_for_new_picture(None if asked is None else (spec.id, size.height, size.width, selection.device,
+                                                      selection.weights_key, asked)):
+    data, label, loaded, prepared = picture_or_last_good(
+        data, label, selection, kept_key="fm_previous", ask="Choose a picture above to send it through the network.",
+        carrying_on="Until there is a new picture, the page keeps showing {about}.")
+    digest = digest_of(data)
+    model = selected_model(selection)
+    capture_key: CaptureKey = (spec.id, size.height, size.width, selection.device, selection.weights_key, digest)
     result = captured(*capture_key, prepared, model)
 names = catalogue.class_names(spec, selection.weights)
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from explorer.core import admission
+from explorer.core import admission, thread_share
 from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec, get_spec
 from explorer.inputs import images, samples
@@ -63,23 +63,38 @@ def turn_for_new_picture(key: Hashable) -> Iterator[None]:
     """Run the body in the server's line for new pictures, saying the place while it waits.
 
     ``key`` names the work (the capture's cache key): a session that already went through with
-    this key (its layer switches, its other controls), or any key done lately, goes straight on.
-    Waiting, the page shows one sentence with the place, redrawn as the line moves; a rerun stops
-    the wait and leaves the line.
+    this key (its layer switches, its other controls), or any key done lately, goes straight on;
+    so does ``key`` None (no picture of the session's own, e.g. a student following the class: the
+    body only draws pictures decoded and run before). Waiting, the page shows one sentence with the
+    place, redrawn as the line moves; a rerun stops the wait and leaves the line. The body's torch
+    work runs on its share of the cores (``explorer.core.thread_share``).
     """
-    if st.session_state.get("_picture_turn_key") == key or key in recently_through():
+    if key is None or st.session_state.get("_picture_turn_key") == key or key in recently_through():
         yield
         return
     notice, line = st.empty(), picture_line()
     with line.turn(on_place=lambda place: notice.info(admission.place_sentence(place, line.capacity))):
         notice.empty()
-        yield
+        with thread_share.share_of_threads(line.capacity):  # two turns on two cores: one thread each
+            yield
     st.session_state["_picture_turn_key"] = key
     recently_through().append(key)
 
 
+# The last bytes hashed and their digest: a page hashes the same upload several times in a run (the
+# line's key, the decode cache, the capture's key), 2 ms each for a 3 MB photo. Holding the object
+# itself keeps its identity from being reused by another.
+_last_digest: tuple[bytes, str] | None = None
+
+
 def digest_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    global _last_digest
+    last = _last_digest
+    if last is not None and last[0] is data:
+        return last[1]
+    digest = hashlib.sha256(data).hexdigest()
+    _last_digest = (data, digest)
+    return digest
 
 
 def picture_or_last_good(data: bytes | None, about, selection, *, kept_key: str, ask: str,
