@@ -101,19 +101,21 @@ def picture_bytes(spec: ArchSpec) -> tuple[bytes | None, str]:
 def show_input(key: CaptureKey, loaded: images.LoadedImage, prepared: images.PreparedInput, label: str,
                spec: ArchSpec) -> None:
     original, received = st.columns(2)
-    original_png, received_png = drawings.input_pictures(key, loaded.image, prepared.shown)
+    (original_bytes, original_format), (received_bytes, received_format) = drawings.input_pictures(
+        key, loaded.image, prepared.shown)
     with original:
         st.markdown(f"**{label.capitalize()}**")
         width, height = loaded.original_size
-        picture(original_png, f"{label.capitalize()}, {width}×{height} pixels.", width=SHOWN_SIDE, output_format="PNG")
+        picture(original_bytes, f"{label.capitalize()}, {width}×{height} pixels.", width=SHOWN_SIDE,
+                output_format=original_format)
         st.caption(f"{loaded.format}, {width}×{height} pixels.")
         for note in loaded.notes:
             st.info(note)
     with received:
         st.markdown(f"**What {spec.name} receives**")
         _, channels, h, w = prepared.tensor.shape
-        picture(received_png, f"The same picture as {spec.name} receives it: {h}×{w} pixels, {channels} channel(s).",
-                width=SHOWN_SIDE, output_format="PNG")
+        picture(received_bytes, f"The same picture as {spec.name} receives it: {h}×{w} pixels, {channels} channel(s).",
+                width=SHOWN_SIDE, output_format=received_format)
         st.caption(f"{channels}×{h}×{w} numbers, shown before normalisation.")
         st.markdown("\n".join(f"- {step}" for step in prepared.steps))
 
