@@ -107,6 +107,72 @@ def test_one_who_gives_up_waiting_leaves_the_line_and_those_behind_move_up():
     assert (line.holding, line.waiting) == (0, 0)
 
 
+def test_a_holder_that_steps_aside_goes_behind_those_waiting_and_then_goes_on():
+    line = Line(1)
+    students = Students(line)
+    told: list[tuple[int, list[str]]] = []
+
+    def while_aside(place: int) -> None:  # each one ahead is let in, and leaves, in turn
+        expected = ["B", "C"][: 3 - place]
+        students.wait_until(lambda: students.entered == expected)
+        told.append((place, list(students.entered)))
+        assert (line.holding, line.waiting) == (1, place)  # one let in holds; the holder waits at the back
+        students.leave[expected[-1]].set()
+
+    try:
+        with line.turn(poll_s=WAIT_S * 3) as turn:
+            students.arrive("B")
+            students.arrive("C")
+            assert students.places == {"B": [1], "C": [2]}
+            assert turn.step_aside(while_aside) is True
+            assert (line.holding, line.waiting) == (1, 0)  # in again, and nobody else
+            assert told == [(2, ["B"]), (1, ["B", "C"])]
+    finally:
+        students.finish()
+    assert (line.holding, line.waiting) == (0, 0)
+
+
+@pytest.mark.parametrize("capacity", [1, 2])
+def test_stepping_aside_with_nobody_waiting_keeps_the_place(capacity):
+    line = Line(capacity)
+    students = Students(line)
+
+    def told(place: int) -> None:
+        pytest.fail(f"told place {place} with nobody waiting")
+
+    try:
+        with line.turn() as turn:
+            for name in "BC"[: capacity - 1]:  # the other places held, none waiting
+                students.arrive(name)
+            assert turn.step_aside(told) is False
+            assert (line.holding, line.waiting) == (capacity, 0)
+    finally:
+        students.finish()
+    assert (line.holding, line.waiting) == (0, 0)
+
+
+def test_a_holder_that_gives_up_while_aside_leaves_the_line():
+    line = Line(1)
+    students = Students(line)
+
+    def told(place: int) -> None:
+        raise KeyboardInterrupt  # as a page's rerun stops its script while it waits
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with line.turn(poll_s=WAIT_S * 3) as turn:
+                students.arrive("B")
+                turn.step_aside(told)
+        students.wait_until(lambda: students.entered == ["B"])
+        assert (line.holding, line.waiting) == (1, 0)  # B holds; the one who gave up is not in line
+        students.arrive("C")
+        assert students.places["C"] == [1]
+    finally:
+        students.finish()
+    assert students.entered == ["B", "C"]
+    assert (line.holding, line.waiting) == (0, 0)
+
+
 def test_a_line_needs_room():
     with pytest.raises(ValueError, match="at least one"):
         Line(0)
