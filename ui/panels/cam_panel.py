@@ -110,14 +110,20 @@ def _score_cam(spec, model, prepared, table: LayerTable, layer: str, target, key
     bar = st.progress(0.0, text="Starting…")
     per_picture = max(table.totals.forward_backward_bytes, 1)
     batch = max(1, min(32, SCORE_CAM_MEMORY // per_picture))
-    result = maps_store().get_or_make(key, lambda: _score_cam_in_turn(
+    result = maps_store().get_or_make(key, lambda: score_cam_in_turn(
         bar, lambda progress: cams.class_activation_map(spec, model, prepared.tensor, table, "scorecam", layer,
                                                         target, progress=progress, batch_size=batch)))
     bar.empty()
     return result
 
 
-def _score_cam_in_turn(bar, run: Callable[[cams.Progress], Attribution]) -> Attribution:
+def pause_sentence(place: int, done_passes: int, total: int) -> str:
+    """The bar's sentence while Score-CAM lets new pictures go first (``place``: its place in line)."""
+    going = "1 new picture goes" if place == 1 else f"{place} new pictures go"
+    return f"Score-CAM pauses while {going} first; {done_passes} of {total} passes are done."
+
+
+def score_cam_in_turn(bar, run: Callable[[cams.Progress], Attribution]) -> Attribution:
     """Score-CAM in a turn of the server's picture line, stepping aside after each batch while new pictures
     wait (they would otherwise wait for all its passes); ``run(progress)`` runs it, the bar tells where it is."""
     line = pictures.picture_line()
@@ -131,10 +137,9 @@ def _score_cam_in_turn(bar, run: Callable[[cams.Progress], Attribution]) -> Attr
             bar.progress(done_passes / total, text=f"{done_passes} of {total} passes, about {left:.0f} s left")
             if done_passes < total:
                 aside = time.perf_counter()
-                if turn.step_aside(lambda place: bar.progress(done_passes / total, text=(
-                        f"Score-CAM pauses while {place} new {'picture goes' if place == 1 else 'pictures go'} "
-                        f"first; {done_passes} of {total} passes are done."))):
-                    paused += time.perf_counter() - aside
+                if turn.step_aside(lambda place: bar.progress(done_passes / total,
+                                                              text=pause_sentence(place, done_passes, total))):
+                    paused += time.perf_counter() - aside  # the time left counts Score-CAM's own passes
 
         return run(progress)
 
