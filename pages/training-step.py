@@ -22,6 +22,7 @@ from ui.classroom import follow
 from ui.frame import keep_in_frame
 from ui.panels import step_checks
 from ui.panels import step_view
+from ui.selection.picture_turn import turn_for_picture
 from ui.selection.pictures import SOURCES as ALL_SOURCES
 from ui.selection.pictures import UPLOAD_TYPES, picture_or_last_good
 from ui.selection.record import Selection
@@ -160,15 +161,7 @@ trainer = private_trainer(selection)
 if selection.weights == catalogue.DIGITS:
     st.caption(catalogue.digits_sentence(spec))
 picture_col, settings_col = st.columns([1, 1])
-with picture_col:
-    data, sample = pick_picture(spec)
-    _, sample, _, prepared = picture_or_last_good(
-        data, sample, selection, kept_key="train_picture", ask="Choose a picture to train on.",
-        carrying_on="Until there is a new picture, training goes on with the last good one.")
-    shown_what = getattr(sample, "label", None) or "The uploaded picture"
-    picture(prepared.shown, f"{shown_what}, as {spec.name} receives it: {size.height}×{size.width} pixels.", width=160, caption=f"What {spec.name} receives ({size.height}×{size.width}).")
-    target = pick_target(spec, sample, names)
-with settings_col:
+with settings_col:  # first, so that the settings stay on the page while a new picture waits
     optimizer = st.radio("Optimiser", list(training.OPTIMIZERS), format_func=training.OPTIMIZERS.get,
                          horizontal=True, key="train_optimizer")
     if st.session_state.get("train_rate") not in RATES:
@@ -191,11 +184,23 @@ with settings_col:
         st.session_state["train_history"] = []
         st.session_state.pop("train_last", None)
         step_checks.forget()
+with picture_col:
+    data, sample = pick_picture(spec)
 
-held = step_checks.held_out_set(selection, trainer, sample.key if sample else None) if trainer is not None else None
-st.session_state.pop("train_error", None)
-if trainer is not None and (take_one or take_many):
-    run_steps(trainer, prepared.tensor, target, 1 if take_one else int(count), held)
+# A new picture's decoding and the first steps on it wait their turn in the server's line. A picture that
+# cannot be read stops the page here, and leaving the with leaves the line.
+with turn_for_picture(selection, data):
+    with picture_col:
+        _, sample, _, prepared = picture_or_last_good(
+            data, sample, selection, kept_key="train_picture", ask="Choose a picture to train on.",
+            carrying_on="Until there is a new picture, training goes on with the last good one.")
+        shown_what = getattr(sample, "label", None) or "The uploaded picture"
+        picture(prepared.shown, f"{shown_what}, as {spec.name} receives it: {size.height}×{size.width} pixels.", width=160, caption=f"What {spec.name} receives ({size.height}×{size.width}).")
+        target = pick_target(spec, sample, names)
+    held = step_checks.held_out_set(selection, trainer, sample.key if sample else None) if trainer is not None else None
+    st.session_state.pop("train_error", None)
+    if trainer is not None and (take_one or take_many):
+        run_steps(trainer, prepared.tensor, target, 1 if take_one else int(count), held)
 if "train_error" in st.session_state:
     st.error(st.session_state["train_error"])
 

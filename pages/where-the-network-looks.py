@@ -18,6 +18,7 @@ from ui.classroom import follow
 from ui.frame import keep_in_frame
 from ui.panels import cam_panel
 from ui.panels import intervention_panel
+from ui.selection.picture_turn import turn_for_picture
 from ui.selection.pictures import digest_of, pick_picture, picture_or_last_good
 from ui.selection.sidebar import current_selection
 from ui.selection.weights_panel import describe_weights, selected_model
@@ -64,18 +65,23 @@ if size.batch > 1:
 picture_col, weights_col = st.columns([3, 2])
 with picture_col:
     data, label = pick_picture(spec, "wl")
-    data, label, loaded, prepared = picture_or_last_good(
-        data, label, selection, kept_key="wl_previous", ask="Choose a picture above to see where the network looks.",
-        carrying_on="Until there is a new picture, the page keeps showing {about}.")
 with weights_col:
     describe_weights(selection, meaning="its answer and every map on this page mean nothing until it is trained")
 
-model = selected_model(selection)
-table = cached_layer_table(spec.id, size.height, size.width, 1)
-names = catalogue.class_names(spec, selection.weights)
-digest = digest_of(data)
-
-follow.fragment(cam_panel.show)(selection, model, prepared, table, names, digest)
+# A new picture's decoding and its first map wait their turn in the server's line (Score-CAM, run from the
+# map panel's own rerun, takes turns of its own there). A picture that cannot be read stops the page here,
+# and leaving the with leaves the line.
+with turn_for_picture(selection, data):
+    with picture_col:
+        data, label, loaded, prepared = picture_or_last_good(
+            data, label, selection, kept_key="wl_previous",
+            ask="Choose a picture above to see where the network looks.",
+            carrying_on="Until there is a new picture, the page keeps showing {about}.")
+    model = selected_model(selection)
+    table = cached_layer_table(spec.id, size.height, size.width, 1)
+    names = catalogue.class_names(spec, selection.weights)
+    digest = digest_of(data)
+    follow.fragment(cam_panel.show)(selection, model, prepared, table, names, digest)
 st.divider()
 st.fragment(intervention_panel.show)(selection, model, prepared, table, names, digest)
 st.divider()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -105,6 +107,66 @@ def test_one_who_gives_up_waiting_leaves_the_line_and_those_behind_move_up():
     finally:
         students.finish()
     assert (line.holding, line.waiting) == (0, 0)
+
+
+@contextmanager
+def students_in_a_line(capacity: int) -> Iterator[tuple[Line, Students]]:
+    """A line and its students; at the end all of them leave, and the line must be empty."""
+    line = Line(capacity)
+    students = Students(line)
+    try:
+        yield line, students
+    finally:
+        students.finish()
+    assert (line.holding, line.waiting) == (0, 0)
+
+
+def test_a_holder_that_steps_aside_goes_behind_those_waiting_and_then_goes_on():
+    told: list[tuple[int, list[str]]] = []
+    with students_in_a_line(1) as (line, students):
+        def while_aside(place: int) -> None:  # each one ahead is let in, and leaves, in turn
+            expected = ["B", "C"][: 3 - place]
+            students.wait_until(lambda: students.entered == expected)
+            told.append((place, list(students.entered)))
+            assert (line.holding, line.waiting) == (1, place)  # one let in holds; the holder waits at the back
+            students.leave[expected[-1]].set()
+
+        with line.turn(poll_s=WAIT_S * 3) as turn:
+            students.arrive("B")
+            students.arrive("C")
+            assert students.places == {"B": [1], "C": [2]}
+            assert turn.step_aside(while_aside) is True
+            assert (line.holding, line.waiting) == (1, 0)  # in again, and nobody else
+    assert told == [(2, ["B"]), (1, ["B", "C"])]
+
+
+@pytest.mark.parametrize("capacity", [1, 2])
+def test_stepping_aside_with_nobody_waiting_keeps_the_place(capacity):
+    def told(place: int) -> None:
+        pytest.fail(f"told place {place} with nobody waiting")
+
+    with students_in_a_line(capacity) as (line, students):
+        with line.turn() as turn:
+            for name in "BC"[: capacity - 1]:  # the other places held, none waiting
+                students.arrive(name)
+            assert turn.step_aside(told) is False
+            assert (line.holding, line.waiting) == (capacity, 0)
+
+
+def test_a_holder_that_gives_up_while_aside_leaves_the_line():
+    def told(place: int) -> None:
+        raise KeyboardInterrupt  # as a page's rerun stops its script while it waits
+
+    with students_in_a_line(1) as (line, students):
+        with pytest.raises(KeyboardInterrupt):
+            with line.turn(poll_s=WAIT_S * 3) as turn:
+                students.arrive("B")
+                turn.step_aside(told)
+        students.wait_until(lambda: students.entered == ["B"])
+        assert (line.holding, line.waiting) == (1, 0)  # B holds; the one who gave up is not in line
+        students.arrive("C")
+        assert students.places["C"] == [1]
+    assert students.entered == ["B", "C"]
 
 
 def test_a_line_needs_room():

@@ -3,16 +3,19 @@
 Maps are worked out once per picture, network, weights, method, layer and class for the
 whole server (``ui.caches.result_store``). Score-CAM runs the network once per channel of
 the layer, so it first says how many passes and about how long, runs only when asked,
-and shows a progress bar with the time left.
+and shows a progress bar with the time left. It takes a turn in the server's line for new
+pictures (``ui.selection.pictures.picture_line``) and, between batches, lets waiting pictures go first.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import streamlit as st
 
 from explorer.analysis.summary import LayerTable
+from explorer.core import admission
 from explorer.core.errors import UserError
 from explorer.figures import descriptions, overlays
 from explorer.runs import cams, gradients
@@ -21,6 +24,7 @@ from explorer.runs.layer_choice import default_map_layer, map_layers
 from explorer.runs.predictions import softmax
 from ui.caches.result_store import maps_store
 from ui.classroom import follow
+from ui.selection import pictures
 from ui.selection.view_state import labelled_selectbox
 from ui.widgets.images import picture
 
@@ -104,19 +108,40 @@ def _score_cam(spec, model, prepared, table: LayerTable, layer: str, target, key
     if not st.button(f"Run Score-CAM ({channels:,} passes)", key="wl_scorecam", type="primary"):
         return None
     bar = st.progress(0.0, text="Starting…")
-    started = time.perf_counter()
-
-    def progress(done_passes: int, total: int) -> None:
-        spent = time.perf_counter() - started
-        left = spent / done_passes * (total - done_passes)
-        bar.progress(done_passes / total, text=f"{done_passes} of {total} passes, about {left:.0f} s left")
-
     per_picture = max(table.totals.forward_backward_bytes, 1)
     batch = max(1, min(32, SCORE_CAM_MEMORY // per_picture))
-    result = maps_store().get_or_make(key, lambda: cams.class_activation_map(
-        spec, model, prepared.tensor, table, "scorecam", layer, target, progress=progress, batch_size=batch))
+    result = maps_store().get_or_make(key, lambda: score_cam_in_turn(
+        bar, lambda progress: cams.class_activation_map(spec, model, prepared.tensor, table, "scorecam", layer,
+                                                        target, progress=progress, batch_size=batch)))
     bar.empty()
     return result
+
+
+def pause_sentence(place: int, done_passes: int, total: int) -> str:
+    """The bar's sentence while Score-CAM lets new pictures go first (``place``: its place in line)."""
+    going = "1 new picture goes" if place == 1 else f"{place} new pictures go"
+    return f"Score-CAM pauses while {going} first; {done_passes} of {total} passes are done."
+
+
+def score_cam_in_turn(bar, run: Callable[[cams.Progress], Attribution]) -> Attribution:
+    """Score-CAM in a turn of the server's picture line, stepping aside after each batch while new pictures
+    wait (they would otherwise wait for all its passes); ``run(progress)`` runs it, the bar tells where it is."""
+    line = pictures.picture_line()
+    with line.turn(on_place=lambda place: bar.progress(
+            0.0, text=admission.place_sentence(place, line.capacity, "Your Score-CAM"))) as turn:
+        started, paused = time.perf_counter(), 0.0
+
+        def progress(done_passes: int, total: int) -> None:
+            nonlocal paused
+            left = (time.perf_counter() - started - paused) / done_passes * (total - done_passes)
+            bar.progress(done_passes / total, text=f"{done_passes} of {total} passes, about {left:.0f} s left")
+            if done_passes < total:
+                aside = time.perf_counter()
+                if turn.step_aside(lambda place: bar.progress(done_passes / total,
+                                                              text=pause_sentence(place, done_passes, total))):
+                    paused += time.perf_counter() - aside  # the time left counts Score-CAM's own passes
+
+        return run(progress)
 
 
 def compute(selection, model, prepared, table: LayerTable, digest: str, method: str, layer: str | None,
