@@ -34,7 +34,7 @@ from ui.frame import keep_in_frame
 from ui.panels import feature_drawings as drawings
 from ui.panels import receptive_click
 from ui.panels.feature_drawings import SHOWN_SIDE, CaptureKey
-from ui.selection.pictures import SOURCES, UPLOAD_TYPES, digest_of, picture_or_last_good, turn_for_new_picture
+from ui.selection.pictures import SOURCES, UPLOAD_TYPES, digest_of, picture_or_last_good, turn_for_picture
 from ui.selection.record import Selection
 from ui.selection.sidebar import current_selection
 from ui.selection.view_state import FEATURE_CHANNEL, FEATURE_LAYER, default_unless_chosen, labelled_selectbox
@@ -272,10 +272,7 @@ if size.batch > 1:
     st.caption(f"This page follows one picture, so the batch size ({size.batch}) is not used here.")
 
 data, label = picture_bytes(spec)
-asked = digest_of(data) if data is not None else None
-# A new picture waits its turn before it is decoded: the line then orders all of its heavy work.
-with turn_for_new_picture(None if asked is None else (spec.id, size.height, size.width, selection.device,
-                                                      selection.weights_key, asked)):
+with turn_for_picture(selection, data):  # a new picture waits its turn before it is even decoded
     data, label, loaded, prepared = picture_or_last_good(
         data, label, selection, kept_key="fm_previous", ask="Choose a picture above to send it through the network.",
         carrying_on="Until there is a new picture, the page keeps showing {about}.")

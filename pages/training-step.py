@@ -22,9 +22,8 @@ from ui.classroom import follow
 from ui.frame import keep_in_frame
 from ui.panels import step_checks
 from ui.panels import step_view
-from ui.selection.picture_turn import turn_for_picture
 from ui.selection.pictures import SOURCES as ALL_SOURCES
-from ui.selection.pictures import UPLOAD_TYPES, picture_or_last_good
+from ui.selection.pictures import UPLOAD_TYPES, picture_or_last_good, turn_for_picture
 from ui.selection.record import Selection
 from ui.selection.sidebar import current_selection
 from ui.selection.weights_panel import selected_model

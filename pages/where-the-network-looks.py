@@ -18,8 +18,7 @@ from ui.classroom import follow
 from ui.frame import keep_in_frame
 from ui.panels import cam_panel
 from ui.panels import intervention_panel
-from ui.selection.picture_turn import turn_for_picture
-from ui.selection.pictures import digest_of, pick_picture, picture_or_last_good
+from ui.selection.pictures import digest_of, pick_picture, picture_or_last_good, turn_for_picture
 from ui.selection.sidebar import current_selection
 from ui.selection.weights_panel import describe_weights, selected_model
 from ui.widgets.images import picture as show_picture

@@ -1,6 +1,6 @@
-"""Where it looks and Training step take a new picture in turn (issue 27): in a full line the page says its
-place and draws nothing of the picture; let in, the same run draws the page; a picture that cannot be read
-stops the page inside its turn, and the turn is left all the same."""
+"""Feature maps, Where it looks and Training step take a new picture in turn (issue 27): in a full line the
+page says its place and draws nothing of the picture; let in, the same run decodes the picture and draws the
+page; a picture that cannot be read stops the page inside its turn, and the turn is left all the same."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def keys(at) -> set[str]:
 
 # (page, its keys' prefix, a widget drawn only with a picture, a widget drawn while the picture waits)
 PAGES = [
+    ("pages/feature-maps.py", "fm", "fm_layer", "fm_source"),
     ("pages/where-the-network-looks.py", "wl", "wl_method", "wl_source"),
     ("pages/training-step.py", "train", "train_target", "train_optimizer"),
 ]
@@ -42,6 +43,25 @@ def test_a_new_picture_waits_its_turn_saying_its_place_then_the_page_draws(app_t
     assert (full_line.holding, full_line.waiting) == (0, 0)
     if page == "pages/where-the-network-looks.py":
         assert "LeNet-5 answers **" in "\n".join(m.value for m in at.markdown)  # the map was worked out
+
+
+@pytest.mark.parametrize("page, prefix, with_picture, while_waiting", PAGES)
+def test_a_new_picture_is_decoded_only_once_its_turn_has_come(app_test, full_line, monkeypatch, page, prefix,
+                                                              with_picture, while_waiting):
+    from ui.selection import pictures
+
+    decoded_after_the_holder_left, real_load = [], pictures.images.load_image
+
+    def load_image(*args, **kwargs):
+        decoded_after_the_holder_left.append(not full_line._holder.is_alive())
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(pictures.images, "load_image", load_image)
+    pictures.prepared_input.clear()  # the sample picture is new to the server again
+    full_line.when_told = lambda place: full_line.release()
+    at = app_test(query=QUERY, page=page)
+    assert not at.exception and with_picture in keys(at)
+    assert decoded_after_the_holder_left and all(decoded_after_the_holder_left), decoded_after_the_holder_left
 
 
 @pytest.mark.parametrize("page, prefix, with_picture, while_waiting", PAGES)

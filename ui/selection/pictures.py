@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import streamlit as st
 
@@ -79,6 +79,17 @@ def turn_for_new_picture(key: Hashable) -> Iterator[None]:
             yield
     st.session_state["_picture_turn_key"] = key
     recently_through().append(key)
+
+
+def turn_for_picture(selection, data: bytes | None) -> AbstractContextManager:
+    """``turn_for_new_picture`` for these bytes (before decoding) on this selection; no wait before there are
+    bytes (the page then asks for a picture, follows its class or goes on with its last good one, which
+    already had its turn). Decoding inside the turn lets the line order all of a new picture's work."""
+    if data is None:
+        return nullcontext()
+    spec, size = selection.spec, selection.size
+    return turn_for_new_picture((spec.id, size.height, size.width, selection.device, selection.weights_key,
+                                 digest_of(data)))
 
 
 # The last bytes hashed and their digest: a page hashes the same upload several times in a run (the
