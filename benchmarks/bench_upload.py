@@ -1,11 +1,12 @@
 """Server CPU of a new phone photo on Feature maps (ResNet-18), as multiples of a bare forward pass, in one run.
 
-    .venv/bin/python benchmarks/bench_upload.py [--before DIR] [--uploads 5] [--out FILE.md]
+    .venv/bin/python benchmarks/bench_upload.py [--before DIR] [--floor] [--uploads 5] [--out FILE.md]
 
 Makes six 12-megapixel JPEGs (4032×3024, about 3 MB each, like a phone's: skimage's
 sample photos enlarged, with sensor-like grain), starts ``streamlit run app.py`` from
 this checkout (and, with ``--before``, from another checkout, e.g.
-``git archive main | tar -x -C DIR``), and in Chromium uploads them to Feature maps
+``git archive main | tar -x -C DIR``; with ``--floor``, benchmarks/upload_floor, a page that only
+receives the file), and in Chromium uploads them to Feature maps
 on ResNet-18: the first as a warm-up, then the others, the servers taking turns
 picture by picture. Each upload is a picture the server has never seen, so it decodes,
 runs the network and draws the page. Counted: the server process's CPU seconds
@@ -120,18 +121,26 @@ def table(counted: dict[str, list[tuple[float, int]]], forwards: list[float]) ->
             f"| {name} | {', '.join(f'{u * 1e3:.0f}' for u in used)} | {statistics.median(used) * 1e3:.0f} "
             f"| {statistics.median(multiples):.1f} ({min(multiples):.1f}–{max(multiples):.1f}) "
             f"| {', '.join(str(p) for _, p in rows)} |")
+    if "floor" in counted and "after" in counted:
+        above = [a - f for (a, _), (f, _) in zip(counted["after"], counted["floor"])]
+        lines += ["", "The app above the floor (after − floor, picture by picture): "
+                      f"median {statistics.median(above) * 1e3:.0f} ms, "
+                      f"{statistics.median([a / f for a, f in zip(above, forwards)]):.1f} forward passes."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="another checkout of the app, measured side by side as 'before'")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure benchmarks/upload_floor: Streamlit receiving the same uploads, no app")
     parser.add_argument("--uploads", type=int, default=5, help="timed uploads per server (at most 5)")
     parser.add_argument("--out", help="also write the markdown table to this file")
     args = parser.parse_args()
     pictures = phone_jpegs()[: args.uploads + 1]
     print("pictures:", ", ".join(f"{len(p) / 1e6:.1f} MB" for p in pictures), flush=True)
     servers = ([Server("before", Path(args.before).resolve())] if args.before else []) + [Server("after", ROOT)]
+    servers += [Server("floor", ROOT / "benchmarks" / "upload_floor")] if args.floor else []
     folder = Path(tempfile.mkdtemp(prefix="bench_upload_"))
     logs = {server.name: folder / f"{server.name}.log" for server in servers}
     try:
