@@ -32,7 +32,7 @@ from fractions import Fraction
 
 import torch
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode, _pop_mode, _push_mode
 
 aten = torch.ops.aten
 
@@ -143,6 +143,18 @@ class _Tracer(TorchDispatchMode):
     def __init__(self) -> None:
         super().__init__()
         self.fields: dict[int, tuple[torch.Tensor, Field]] = {}
+        self.paused = False
+
+    def pause(self) -> None:
+        """Let ATen operations bypass the trace until ``resume`` (the calls torch's ``_pop_mode_temporarily`` makes)."""
+        if not self.paused and _get_current_dispatch_mode() is self:
+            _pop_mode()
+            self.paused = True
+
+    def resume(self) -> None:
+        if self.paused:
+            _push_mode(self)
+            self.paused = False
 
     def field_of(self, tensor) -> Field | None:
         entry = self.fields.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
@@ -214,15 +226,32 @@ def tracing(model: nn.Module, x: torch.Tensor):
 
     def after(module, args, output) -> None:
         fields[open_calls.pop()] = tracer.field_of(output)
+        # The forward hooks registered after this one (torchinfo's) only read the output's and the inputs'
+        # shapes, but each ``inputs[0].data`` they read is a ``detach`` through this Python mode: 4 per call,
+        # most of the trace's cost. They run untraced; ``resume``, registered after them, traces on.
+        tracer.pause()
 
+    def resume(module, args, output) -> None:
+        tracer.resume()
+
+    def resume_after_other_hooks(root, args) -> None:
+        # The root's call starts once every hook of the pass (torchinfo's) is in place: now "after" theirs is last.
+        root_handle.remove()
+        handles.extend(module.register_forward_hook(resume) for module in submodules)
+
+    submodules = [module for module in model.modules() if module is not model]
     handles = []
+    root_handle = model.register_forward_pre_hook(resume_after_other_hooks)
     try:
-        for module in model.modules():
-            if module is not model:
-                handles += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
+        for module in submodules:
+            handles += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
         with tracer, torch.no_grad():
-            yield fields
+            try:
+                yield fields
+            finally:
+                tracer.resume()  # an error in a hook may have left it paused
     finally:
+        root_handle.remove()
         for handle in handles:
             handle.remove()
 
