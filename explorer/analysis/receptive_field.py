@@ -229,7 +229,8 @@ def tracing(model: nn.Module, x: torch.Tensor):
     inside this block, so the fields cost no second forward pass (on the meta device, batch
     norm's shape rule alone is a Python function worth tens of milliseconds per call).
     """
-    names = {id(m): name for name, m in model.named_modules() if name}
+    submodules = [(name, module) for name, module in model.named_modules() if name]
+    names = {id(module): name for name, module in submodules}
     tracer = _Tracer()
     tracer.mark(x, INPUT)
     fields: dict[str, Field | None] = {}
@@ -255,13 +256,12 @@ def tracing(model: nn.Module, x: torch.Tensor):
     def resume_after_other_hooks(root, args) -> None:
         # The root's call starts once every hook of the pass (torchinfo's) is in place: now "after" theirs is last.
         root_handle.remove()
-        handles.extend(module.register_forward_hook(resume) for module in submodules)
+        handles.extend(module.register_forward_hook(resume) for _, module in submodules)
 
-    submodules = [module for module in model.modules() if module is not model]
     handles = []
     root_handle = model.register_forward_pre_hook(resume_after_other_hooks)
     try:
-        for module in submodules:
+        for _, module in submodules:
             handles += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
         with tracer, torch.no_grad():
             try:
