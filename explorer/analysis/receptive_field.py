@@ -224,27 +224,22 @@ class _Tracer(TorchDispatchMode):
 def tracing(model: nn.Module, x: torch.Tensor):
     """While the block runs ``model`` on ``x`` once, fill the dict it yields with every call's field.
 
-    The names are the layer table's ("layer1.0.relu (call 2)"), in the order the calls start;
-    a call whose output is not a tensor gets None. The layer table runs torchinfo's own pass
-    inside this block, so the fields cost no second forward pass (on the meta device, batch
-    norm's shape rule alone is a Python function worth tens of milliseconds per call).
+    The names are the layer table's ("layer1.0.relu (call 2)"); a call whose output is not a
+    tensor gets None. The layer table runs torchinfo's own pass inside this block, so the
+    fields cost no second forward pass (on the meta device, batch norm's shape rule alone is
+    a Python function worth tens of milliseconds per call).
     """
     submodules = [(name, module) for name, module in model.named_modules() if name]
     names = {id(module): name for name, module in submodules}
     tracer = _Tracer()
     tracer.mark(x, INPUT)
     fields: dict[str, Field | None] = {}
-    open_calls: list[str] = []
-    seen: dict[int, int] = {}
-
-    def before(module, args) -> None:
-        nth = seen[id(module)] = seen.get(id(module), 0) + 1
-        name = names[id(module)] if nth == 1 else f"{names[id(module)]} (call {nth})"
-        open_calls.append(name)
-        fields[name] = None  # the table's order: calls as they start
+    calls: dict[int, int] = {}
 
     def after(module, args, output) -> None:
-        fields[open_calls.pop()] = tracer.field_of(output)
+        # A module's calls end in the order they start (none calls itself), so this counts them as the table does.
+        nth = calls[id(module)] = calls.get(id(module), 0) + 1
+        fields[names[id(module)] if nth == 1 else f"{names[id(module)]} (call {nth})"] = tracer.field_of(output)
         # The forward hooks registered after this one (torchinfo's) only read the output's and the inputs'
         # shapes, but each ``inputs[0].data`` they read is a ``detach`` through this Python mode: 4 per call,
         # most of the trace's cost. They run untraced; ``resume``, registered after them, traces on.
@@ -258,11 +253,10 @@ def tracing(model: nn.Module, x: torch.Tensor):
         root_handle.remove()
         handles.extend(module.register_forward_hook(resume) for _, module in submodules)
 
-    handles = []
     root_handle = model.register_forward_pre_hook(resume_after_other_hooks)
+    handles = []
     try:
-        for _, module in submodules:
-            handles += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
+        handles += [module.register_forward_hook(after) for _, module in submodules]
         with tracer, torch.no_grad():
             try:
                 yield fields
