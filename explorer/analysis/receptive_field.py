@@ -176,7 +176,7 @@ class _Tracer(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **kwargs) if kwargs else func(*args)
-        if func is _DETACH:  # torchinfo reads tensors' shapes through ``.data``: the fast way out
+        if func is _DETACH:  # the root's torchinfo hook still reads shapes through ``.data``: the fast way out
             return out
         fields, tracked = self.fields, []
         # (tensor, field) of every traced input, looked up by id first: most arguments are ints or lists of them.
