@@ -32,7 +32,7 @@ from fractions import Fraction
 
 import torch
 from torch import nn
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode, _pop_mode, _push_mode
 
 aten = torch.ops.aten
 
@@ -42,7 +42,8 @@ class Field:
     """The receptive field of one unit, as (rows, columns) pairs in input pixels."""
 
     size: tuple[int, int]
-    stride: tuple[Fraction, Fraction] | None  # None once the positions are gone (after flatten, global pooling)
+    # An int, or a Fraction after an uneven adaptive pool; None once the positions are gone (flatten, global pooling).
+    stride: tuple[int | Fraction, int | Fraction] | None
     start: tuple[int, int]
 
     def patch(self, row: int, column: int) -> tuple[int, int, int, int]:
@@ -58,12 +59,17 @@ class Field:
                 "start": list(self.start)}
 
 
-def plain(number: Fraction) -> int | float:
+def plain(number: int | Fraction) -> int | float:
     """A whole number as an int; an uneven adaptive pool's average step as a float."""
     return int(number) if number.denominator == 1 else round(float(number), 4)
 
 
-INPUT = Field((1, 1), (Fraction(1), Fraction(1)), (0, 0))
+INPUT = Field((1, 1), (1, 1), (0, 0))
+
+
+def _exact(number: int | Fraction) -> int | Fraction:
+    """Whole steps as ints: Fraction arithmetic costs several times as much, on every layer of every table."""
+    return number if type(number) is int or number.denominator != 1 else int(number)
 
 
 def _pair(value, default=None) -> tuple[int, int]:
@@ -76,20 +82,18 @@ def _pair(value, default=None) -> tuple[int, int]:
 
 def _window(field: Field, kernel, stride, padding, dilation=(1, 1)) -> Field:
     """A window slid over the map: convolution or pooling."""
-    axes = [
-        (field.size[a] + dilation[a] * (kernel[a] - 1) * field.stride[a],
-         field.stride[a] * stride[a],
-         field.start[a] - padding[a] * field.stride[a])
-        for a in (0, 1)
-    ]
-    return Field(tuple(int(s) for s, _, _ in axes), tuple(j for _, j, _ in axes), tuple(int(a) for _, _, a in axes))
+    (rows, columns), (row_step, column_step), (top, left) = field.size, field.stride, field.start
+    return Field((int(rows + dilation[0] * (kernel[0] - 1) * row_step),
+                  int(columns + dilation[1] * (kernel[1] - 1) * column_step)),
+                 (_exact(row_step * stride[0]), _exact(column_step * stride[1])),
+                 (int(top - padding[0] * row_step), int(left - padding[1] * column_step)))
 
 
 def _adaptive(field: Field, n: tuple[int, int], out: tuple[int, int]) -> Field:
     """Adaptive pooling: output cell i averages input cells floor(i·n/o) to ceil((i+1)·n/o) − 1."""
     kernel = [max(-(-(i + 1) * n[a] // out[a]) - (i * n[a] // out[a]) for i in range(out[a])) for a in (0, 1)]
     step = [Fraction(n[a], out[a]) for a in (0, 1)]
-    axes = [(field.size[a] + (kernel[a] - 1) * field.stride[a], field.stride[a] * step[a]) for a in (0, 1)]
+    axes = [(field.size[a] + (kernel[a] - 1) * field.stride[a], _exact(field.stride[a] * step[a])) for a in (0, 1)]
     return Field(tuple(int(s) for s, _ in axes), tuple(j for _, j in axes), field.start)
 
 
@@ -127,6 +131,13 @@ _FLATTENING = {
 }
 
 
+# The tables above by id(op): an OpOverload's hash is a Python method, and the trace looks up every operation.
+_WINDOWS_BY_ID = {id(op): places for op, places in _WINDOWS.items()}
+_ADAPTIVE_IDS = {id(op) for op in _ADAPTIVE}
+_FLATTENING_IDS = {id(op) for op in _FLATTENING}
+_CONVOLUTION, _DETACH = aten.convolution.default, aten.detach.default
+
+
 def _tensors(values):
     """The tensors among ``values`` and in the lists among them (``cat`` takes a list): what ATen
     operations take and return. (pytree's flatten does this for any nesting, at several times the cost.)"""
@@ -143,6 +154,18 @@ class _Tracer(TorchDispatchMode):
     def __init__(self) -> None:
         super().__init__()
         self.fields: dict[int, tuple[torch.Tensor, Field]] = {}
+        self.paused = False
+
+    def pause(self) -> None:
+        """Let ATen operations bypass the trace until ``resume`` (the calls torch's ``_pop_mode_temporarily`` makes)."""
+        if not self.paused and _get_current_dispatch_mode() is self:
+            _pop_mode()
+            self.paused = True
+
+    def resume(self) -> None:
+        if self.paused:
+            _push_mode(self)
+            self.paused = False
 
     def field_of(self, tensor) -> Field | None:
         entry = self.fields.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
@@ -152,13 +175,19 @@ class _Tracer(TorchDispatchMode):
         self.fields[id(tensor)] = (tensor, field)  # the tensor is kept too, so its id is never reused meanwhile
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        if func is aten.detach.default:  # torchinfo detaches every parameter it counts: the fast way out
+        out = func(*args, **kwargs) if kwargs else func(*args)
+        if func is _DETACH:  # the root's torchinfo hook still reads shapes through ``.data``: the fast way out
             return out
-        tracked = [(t, f) for t in _tensors((*args, *kwargs.values())) if (f := self.field_of(t)) is not None]
+        fields, tracked = self.fields, []
+        # (tensor, field) of every traced input, looked up by id first: most arguments are ints or lists of them.
+        for value in (*args, *kwargs.values()) if kwargs else args:
+            entry = fields.get(id(value))
+            if entry is not None and entry[0] is value:
+                tracked.append(entry)
+            elif type(value) is list or type(value) is tuple:  # ``cat`` takes a list
+                tracked += [entry for item in value if (entry := fields.get(id(item))) and entry[0] is item]
         if tracked:
-            outputs = list(_tensors((out,)))
+            outputs = [out] if isinstance(out, torch.Tensor) else list(_tensors(out))
             field = self._rule(func, args, tracked, outputs[0])
             for tensor in outputs:
                 self.mark(tensor, field)
@@ -167,25 +196,26 @@ class _Tracer(TorchDispatchMode):
     @staticmethod
     def _rule(func, args, tracked: list[tuple[torch.Tensor, Field]], out: torch.Tensor) -> Field:
         first, field = tracked[0]
-        if func is aten.convolution.default:
+        if func is _CONVOLUTION:
             if args[6]:
                 raise RuntimeError("transposed convolutions have no receptive-field rule here")
             return _window(field, tuple(args[1].shape[2:]), _pair(args[3]), _pair(args[4]), _pair(args[5]))
-        if func in _WINDOWS:
-            k, s, p, d = _WINDOWS[func]
+        places = _WINDOWS_BY_ID.get(id(func))
+        if places is not None:
+            k, s, p, d = places
             kernel = _pair(args[k])
             stride = _pair(args[s] if len(args) > s else None, kernel)
             padding = _pair(args[p] if len(args) > p else 0)
             dilation = _pair(args[d] if d is not None and len(args) > d else 1)
             return _window(field, kernel, stride, padding, dilation)
-        if func in _ADAPTIVE:
+        if id(func) in _ADAPTIVE_IDS:
             return _adaptive(field, tuple(first.shape[-2:]), tuple(out.shape[-2:]))
         spatial = [(t, f) for t, f in tracked if f.stride is not None]
         if not spatial:  # positions already gone (a classifier's ReLU, dropout, next layer): nothing changes
             return _union([f for _, f in tracked])
         if out.dim() == 4 and all(t.dim() == 4 and t.shape[-2:] == out.shape[-2:] for t, _ in spatial):
             return _union([f for _, f in tracked])  # element by element: ReLU, batch norm, add, cat, dropout
-        if func in _FLATTENING:
+        if id(func) in _FLATTENING_IDS:
             return _union([_everything(f, tuple(t.shape[-2:])) for t, f in tracked])
         raise RuntimeError(f"no receptive-field rule for {func}: it changes the map's positions in a way not handled")
 
@@ -194,35 +224,46 @@ class _Tracer(TorchDispatchMode):
 def tracing(model: nn.Module, x: torch.Tensor):
     """While the block runs ``model`` on ``x`` once, fill the dict it yields with every call's field.
 
-    The names are the layer table's ("layer1.0.relu (call 2)"), in the order the calls start;
-    a call whose output is not a tensor gets None. The layer table runs torchinfo's own pass
-    inside this block, so the fields cost no second forward pass (on the meta device, batch
-    norm's shape rule alone is a Python function worth tens of milliseconds per call).
+    The names are the layer table's ("layer1.0.relu (call 2)"); a call whose output is not a
+    tensor gets None. The layer table runs torchinfo's own pass inside this block, so the
+    fields cost no second forward pass (on the meta device, batch norm's shape rule alone is
+    a Python function worth tens of milliseconds per call).
     """
-    names = {id(m): name for name, m in model.named_modules() if name}
+    submodules = [(name, module) for name, module in model.named_modules() if name]
+    names = {id(module): name for name, module in submodules}
     tracer = _Tracer()
     tracer.mark(x, INPUT)
     fields: dict[str, Field | None] = {}
-    open_calls: list[str] = []
-    seen: dict[int, int] = {}
-
-    def before(module, args) -> None:
-        nth = seen[id(module)] = seen.get(id(module), 0) + 1
-        name = names[id(module)] if nth == 1 else f"{names[id(module)]} (call {nth})"
-        open_calls.append(name)
-        fields[name] = None  # the table's order: calls as they start
+    calls: dict[int, int] = {}
 
     def after(module, args, output) -> None:
-        fields[open_calls.pop()] = tracer.field_of(output)
+        # A module's calls end in the order they start (none calls itself), so this counts them as the table does.
+        nth = calls[id(module)] = calls.get(id(module), 0) + 1
+        fields[names[id(module)] if nth == 1 else f"{names[id(module)]} (call {nth})"] = tracer.field_of(output)
+        # The forward hooks registered after this one (torchinfo's) only read the output's and the inputs'
+        # shapes, but each ``inputs[0].data`` they read is a ``detach`` through this Python mode: 4 per call,
+        # most of the trace's cost. They run untraced; ``resume``, registered after them, traces on.
+        tracer.pause()
 
+    def resume(module, args, output) -> None:
+        tracer.resume()
+
+    def resume_after_other_hooks(root, args) -> None:
+        # The root's call starts once every hook of the pass (torchinfo's) is in place: now "after" theirs is last.
+        root_handle.remove()
+        handles.extend(module.register_forward_hook(resume) for _, module in submodules)
+
+    root_handle = model.register_forward_pre_hook(resume_after_other_hooks)
     handles = []
     try:
-        for module in model.modules():
-            if module is not model:
-                handles += [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
+        handles += [module.register_forward_hook(after) for _, module in submodules]
         with tracer, torch.no_grad():
-            yield fields
+            try:
+                yield fields
+            finally:
+                tracer.resume()  # an error in a hook may have left it paused
     finally:
+        root_handle.remove()
         for handle in handles:
             handle.remove()
 

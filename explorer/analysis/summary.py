@@ -86,10 +86,6 @@ class LayerTable:
         return rows[DISPLAY_COLUMNS + ["expanded", "block_params", "block_mult_adds"]].reset_index(drop=True)
 
 
-def _qualified_names(model: nn.Module) -> dict[int, str]:
-    return {id(module): name for name, module in model.named_modules() if name}
-
-
 def _shape_text(shape) -> str:
     return "×".join(str(n) for n in shape) if shape else "—"
 
@@ -115,32 +111,33 @@ def _own_params(module: nn.Module) -> tuple[int, int]:
     return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
 
 
-def _subtree_params(model: nn.Module) -> dict[int, tuple[int, int]]:
-    """(parameters, trainable parameters) of every module with everything below it, by module id.
+def _param_counts(model: nn.Module) -> dict[int, tuple[int, int, int, int]]:
+    """(own parameters, own trainable ones, parameters with everything below, trainable ones with everything
+    below) of every module, by module id.
 
     Worked out once, children before parents, rather than walking each module's subtree
     again for every row (which costs depth × parameters, a good part of a table's time).
     A parameter shared by two modules (none here do) would count in both.
     """
-    totals: dict[int, tuple[int, int]] = {}
+    counts: dict[int, tuple[int, int, int, int]] = {}
 
-    def visit(module: nn.Module) -> tuple[int, int]:
-        if id(module) not in totals:
-            params, trainable = _own_params(module)
+    def visit(module: nn.Module) -> tuple[int, int, int, int]:
+        if id(module) not in counts:
+            own, own_trainable = _own_params(module)
+            params, trainable = own, own_trainable
             for child in module.children():
-                child_params, child_trainable = visit(child)
+                _, _, child_params, child_trainable = visit(child)
                 params, trainable = params + child_params, trainable + child_trainable
-            totals[id(module)] = (params, trainable)
-        return totals[id(module)]
+            counts[id(module)] = (own, own_trainable, params, trainable)
+        return counts[id(module)]
 
     visit(model)
-    return totals
+    return counts
 
 
-def _call_rows(model: nn.Module, layers: list[LayerInfo]) -> list[dict]:
-    """One dict per module call; repeated calls of one module carry no parameters."""
-    names = _qualified_names(model)
-    subtrees = _subtree_params(model)
+def _call_rows(model: nn.Module, names: dict[int, str], layers: list[LayerInfo]) -> list[dict]:
+    """One dict per module call (``names``: dotted names by module id); repeated calls carry no parameters."""
+    counts = _param_counts(model)
     calls_seen: dict[int, int] = {}
     rows = []
     for layer in layers:
@@ -150,8 +147,7 @@ def _call_rows(model: nn.Module, layers: list[LayerInfo]) -> list[dict]:
         nth = calls_seen[layer.layer_id]
         name = names.get(layer.layer_id, layer.var_name)
         first_call = nth == 1
-        own, own_trainable = _own_params(layer.module) if first_call else (0, 0)
-        subtree, subtree_trainable = subtrees[id(layer.module)] if first_call else (0, 0)
+        own, _, subtree, subtree_trainable = counts[layer.layer_id] if first_call else (0, 0, 0, 0)
         rows.append(
             {
                 "name": name if first_call else f"{name} (call {nth})",
@@ -186,11 +182,11 @@ def _sum_blocks_mult_adds(rows: list[dict]) -> None:
             open_blocks.append(row)
 
 
-def _rows_for_modules_that_never_ran(model: nn.Module, ran: set[int]) -> list[dict]:
+def _rows_for_modules_that_never_ran(named: list[tuple[str, nn.Module]], ran: set[int]) -> list[dict]:
     """Rows for parameter-holding modules the eval-mode pass skipped (Inception's AuxLogits)."""
     rows = []
     skipped_prefixes: list[str] = []
-    for name, module in model.named_modules():
+    for name, module in named:
         if not name or id(module) in ran or any(name.startswith(p + ".") for p in skipped_prefixes):
             continue
         params = sum(p.numel() for p in module.parameters())
@@ -232,15 +228,17 @@ def summarize(arch_id: str, size: InputSize) -> LayerTable:
     finally:
         # torchinfo keeps the last summarised model in a module-level cache; let it go.
         clear_cached_forward_pass()
-    rows = _call_rows(model, stats.summary_list)
-    rows += _rows_for_modules_that_never_ran(model, {layer.layer_id for layer in stats.summary_list})
+    named = list(model.named_modules())
+    rows = _call_rows(model, {id(module): name for name, module in named if name}, stats.summary_list)
+    rows += _rows_for_modules_that_never_ran(named, {layer.layer_id for layer in stats.summary_list})
     for row in rows:
         row["field"] = fields.get(row["name"])
         row.update(receptive_field.texts(row["field"]))
     calls = pd.DataFrame({column: [row[column] for row in rows] for column in rows[0]})  # faster than from dicts
+    params = list(model.parameters())
     totals = Totals(
-        total_params=sum(p.numel() for p in model.parameters()),
-        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        total_params=sum(p.numel() for p in params),
+        trainable_params=sum(p.numel() for p in params if p.requires_grad),
         total_mult_adds=int(stats.total_mult_adds),
         input_bytes=int(stats.total_input),
         forward_backward_bytes=int(stats.total_output_bytes),
@@ -251,7 +249,7 @@ def summarize(arch_id: str, size: InputSize) -> LayerTable:
         input_shape=size.shape(spec),
         totals=totals,
         calls=calls,
-        max_depth=int(calls["depth"].max()),
+        max_depth=max(row["depth"] for row in rows),
     )
 
 
