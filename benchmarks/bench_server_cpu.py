@@ -96,6 +96,12 @@ class Server:
                 time.sleep(0.2)
         urllib.request.urlopen(f"{self.url}/_stcore/script-health-check", timeout=300).close()
 
+    def new_tab(self, browser) -> None:
+        """A tab of its own in ``browser`` on this server, as wide as a teacher's laptop screen."""
+        context = browser.new_context(viewport={"width": 1400, "height": 1100}, base_url=self.url)
+        self.page = context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()
@@ -303,9 +309,7 @@ def run(servers: list[Server], repeats: int, out: str | None) -> str:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         for server in servers:
-            context = browser.new_context(viewport={"width": 1400, "height": 1100}, base_url=server.url)
-            server.page = context.new_page()
-            server.page.set_default_timeout(TIMEOUT_MS)
+            server.new_tab(browser)
         for group, name, setup, action in PLAN:
             what = (group, name)
             # The references are timed before every interaction, so that they see the machine as it is then.

@@ -83,9 +83,7 @@ def run(servers: list[Server], pictures: list[bytes], logs: dict[str, Path]) -> 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         for server in servers:
-            context = browser.new_context(viewport={"width": 1400, "height": 1100}, base_url=server.url)
-            server.page = context.new_page()
-            server.page.set_default_timeout(TIMEOUT_MS)
+            server.new_tab(browser)
             server.page.goto(PAGE)
             finished(server.page)
             server.page.get_by_text("Upload a picture", exact=True).click()

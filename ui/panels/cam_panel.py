@@ -15,7 +15,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from explorer.analysis.summary import LayerTable
-from explorer.core import admission, thread_share
+from explorer.core import admission
 from explorer.core.errors import UserError
 from explorer.figures import descriptions, overlays
 from explorer.runs import cams, gradients
@@ -126,10 +126,9 @@ def pause_sentence(place: int, done_passes: int, total: int) -> str:
 def score_cam_in_turn(bar, run: Callable[[cams.Progress], Attribution]) -> Attribution:
     """Score-CAM in a turn of the server's picture line, stepping aside after each batch while new pictures
     wait (they would otherwise wait for all its passes); ``run(progress)`` runs it, the bar tells where it is."""
-    line = pictures.picture_line()
-    with line.turn(on_place=lambda place: bar.progress(
-            0.0, text=admission.place_sentence(place, line.capacity, "Your Score-CAM"))) as turn, \
-            thread_share.share_of_threads(line.capacity):  # its share of the cores, like a picture's turn
+    capacity = pictures.picture_line().capacity
+    with pictures.server_turn(lambda place: bar.progress(
+            0.0, text=admission.place_sentence(place, capacity, "Your Score-CAM"))) as turn:
         started, paused = time.perf_counter(), 0.0
 
         def progress(done_passes: int, total: int) -> None:

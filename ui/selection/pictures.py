@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import streamlit as st
@@ -59,6 +59,15 @@ def recently_through() -> deque:
 
 
 @contextmanager
+def server_turn(on_place: Callable[[int], None]) -> Iterator[admission.Turn]:
+    """A turn in the server's line (``on_place`` told the place while waiting), whose torch work runs on
+    its share of the cores: two turns on two cores, one thread each (``explorer.core.thread_share``)."""
+    line = picture_line()
+    with line.turn(on_place=on_place) as turn, thread_share.share_of_threads(line.capacity):
+        yield turn
+
+
+@contextmanager
 def turn_for_new_picture(key: Hashable) -> Iterator[None]:
     """Run the body in the server's line for new pictures, saying the place while it waits.
 
@@ -73,10 +82,9 @@ def turn_for_new_picture(key: Hashable) -> Iterator[None]:
         yield
         return
     notice, line = st.empty(), picture_line()
-    with line.turn(on_place=lambda place: notice.info(admission.place_sentence(place, line.capacity))):
+    with server_turn(lambda place: notice.info(admission.place_sentence(place, line.capacity))):
         notice.empty()
-        with thread_share.share_of_threads(line.capacity):  # two turns on two cores: one thread each
-            yield
+        yield
     st.session_state["_picture_turn_key"] = key
     recently_through().append(key)
 
