@@ -14,6 +14,7 @@ Sampling every 5 ms, the one run tried lost its tab's websocket mid-upload (not 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -29,7 +30,7 @@ def _where(frame) -> str:
     return f"{Path(code.co_filename).name}:{code.co_firstlineno} {code.co_name}"
 
 
-def sample(out: Path, every_s: float = 0.02, dump_s: float = 2.0) -> None:
+def sample(out: Path, every_s: float = float(os.environ.get("SAMPLER_EVERY_S", "0.02")), dump_s: float = 2.0) -> None:
     inclusive, own, samples = Counter(), Counter(), 0
     me, next_dump = threading.get_ident(), time.monotonic() + dump_s
     while True:

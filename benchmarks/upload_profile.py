@@ -44,8 +44,10 @@ async def uploads(url: str, pid: int, pictures: list[bytes], counts: Path) -> tu
     await client.choose("Picture", "Upload a picture")
     await client.wait_for(lambda c: bool(c.elements("file_uploader")) and not c.script_running, 600)
     for number, picture in enumerate(pictures):
+        # Each upload starts on an idle server: sent while the last run still finishes, the socket was
+        # seen to close under the sampler.
+        await quiet(pid)
         if number == 1:
-            await quiet(pid)
             first, cpu = await asyncio.to_thread(snapshot, counts), cpu_seconds(pid)
         await client.upload(UPLOADER, f"phone{number}.jpg", picture, "image/jpeg")
         await client.wait_for(lambda c: grid_drawn(c, "JPEG, 4032×3024 pixels.") and not c.script_running, 600)
