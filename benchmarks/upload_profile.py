@@ -33,12 +33,26 @@ from stream_upload import connect  # noqa: E402
 from upload_load import PAGE, QUERY, UPLOADER, grid_drawn, quiet  # noqa: E402
 
 
+def as_browser_sends(photo: bytes) -> bytes:
+    """The photo as the app's browser script sends it: short side 1200 px, JPEG quality 92."""
+    import io
+
+    from PIL import Image
+    picture = Image.open(io.BytesIO(photo))
+    short = min(picture.size)
+    picture = picture.resize((round(picture.width * 1200 / short), round(picture.height * 1200 / short)),
+                             Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
 def snapshot(path: Path) -> dict:
     time.sleep(2.5)  # the sampler writes every two seconds
     return json.loads(path.read_text())
 
 
-async def uploads(url: str, pid: int, pictures: list[bytes], counts: Path) -> tuple[dict, dict, float]:
+async def uploads(url: str, pid: int, pictures: list[bytes], counts: Path, caption: str) -> tuple[dict, dict, float]:
     client = await connect(url, PAGE, QUERY)
     await client.wait_for(lambda c: grid_drawn(c) and not c.script_running, 600)
     await client.choose("Picture", "Upload a picture")
@@ -50,7 +64,7 @@ async def uploads(url: str, pid: int, pictures: list[bytes], counts: Path) -> tu
         if number == 1:
             first, cpu = await asyncio.to_thread(snapshot, counts), cpu_seconds(pid)
         await client.upload(UPLOADER, f"phone{number}.jpg", picture, "image/jpeg")
-        await client.wait_for(lambda c: grid_drawn(c, "JPEG, 4032×3024 pixels.") and not c.script_running, 600)
+        await client.wait_for(lambda c: grid_drawn(c, caption) and not c.script_running, 600)
     cpu = await quiet(pid) - cpu
     await client.close()
     return first, await asyncio.to_thread(snapshot, counts), cpu
@@ -60,8 +74,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=5)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--shrunk", action="store_true",
+                        help="send the photos as Chromium sends them: 1600×1200 (ui/widgets/photo_shrink.py)")
     args = parser.parse_args()
     pictures = phone_jpegs(args.uploads + 1, first=300)
+    caption = "JPEG, 4032×3024 pixels."
+    if args.shrunk:
+        pictures, caption = [as_browser_sends(p) for p in pictures], "JPEG, 1600×1200 pixels."
     counts, port = Path(tempfile.mkdtemp()) / "counts.json", free_port()
     print(f"server log: {counts.with_suffix('.log')}")
     server = subprocess.Popen(
@@ -77,7 +96,7 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        first, last, cpu = asyncio.run(uploads(url, server.pid, pictures, counts))
+        first, last, cpu = asyncio.run(uploads(url, server.pid, pictures, counts, caption))
     finally:
         server.terminate()
         server.wait(30)

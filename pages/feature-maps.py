@@ -34,7 +34,7 @@ from ui.frame import keep_in_frame
 from ui.panels import feature_drawings as drawings
 from ui.panels import receptive_click
 from ui.panels.feature_drawings import SHOWN_SIDE, CaptureKey
-from ui.selection.pictures import SOURCES, UPLOAD_TYPES, digest_of, picture_or_last_good, turn_for_picture
+from ui.selection.pictures import SOURCES, digest_of, picture_or_last_good, turn_for_picture, uploaded_picture
 from ui.selection.record import Selection
 from ui.selection.sidebar import current_selection
 from ui.selection.view_state import FEATURE_CHANNEL, FEATURE_LAYER, default_unless_chosen, labelled_selectbox
@@ -80,13 +80,8 @@ def picture_bytes(spec: ArchSpec) -> tuple[bytes | None, str]:
         )
         return samples.sample_bytes(key), samples.get_sample(key).label
     if source == "upload":
-        follow.upload_notice()  # a teacher is told first that the class sees it
-        upload = st.file_uploader(
-            "A photo from your computer or phone (JPEG, PNG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key="fm_upload"
-        )
-        if upload is None:
-            return None, ""
-        return upload.getvalue(), "your picture"  # the file's name is never used, not even shown as a path
+        data = uploaded_picture("A photo from your computer or phone (JPEG, PNG, WebP, BMP or GIF)", "fm_upload")
+        return data, "your picture" if data is not None else ""
     st.caption("Draw one digit, large, filling the square; it is read like the handwritten digits.")
     drawing = st_canvas(
         stroke_width=22, stroke_color="#ffffff", background_color="#000000", height=280, width=280,

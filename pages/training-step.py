@@ -23,7 +23,7 @@ from ui.frame import keep_in_frame
 from ui.panels import step_checks
 from ui.panels import step_view
 from ui.selection.pictures import SOURCES as ALL_SOURCES
-from ui.selection.pictures import UPLOAD_TYPES, picture_or_last_good, turn_for_picture
+from ui.selection.pictures import picture_or_last_good, turn_for_picture, uploaded_picture
 from ui.selection.record import Selection
 from ui.selection.sidebar import current_selection
 from ui.selection.weights_panel import selected_model
@@ -67,9 +67,7 @@ def pick_picture(spec: ArchSpec) -> tuple[bytes | None, samples.Sample | None]:
         st.session_state["train_source"] = samples.default_kind(spec.in_channels, spec.default_size)
     source = st.radio("Picture", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="train_source")
     if source == "upload":
-        follow.upload_notice()  # a teacher is told first that the class sees it
-        upload = st.file_uploader("A picture (JPEG, PNG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key="train_upload")
-        return (upload.getvalue(), None) if upload is not None else (None, None)
+        return uploaded_picture("A picture (JPEG, PNG, WebP, BMP or GIF)", "train_upload"), None
     choices = samples.samples_of(source)
     key = st.selectbox("Which one", [s.key for s in choices], key=f"train_{source}",
                        format_func=lambda k: samples.get_sample(k).label)

@@ -54,9 +54,11 @@ def run() -> None:
 
     from ui.classroom import panel as class_panel
     from ui.widgets.contrast import readable_disabled_labels
+    from ui.widgets.photo_shrink import shrink_photos_before_upload
     from ui.selection.sidebar import render_sidebar, url_problems
 
     readable_disabled_labels()
+    shrink_photos_before_upload()  # every picture uploader of every page, installed once per tab
     class_panel.render(navigation, page_list)  # a class: the teacher's panel, or a student put on the teacher's page
     render_sidebar()
     for problem in url_problems():

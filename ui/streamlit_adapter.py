@@ -20,6 +20,8 @@ tests/test_streamlit_adapter.py names each internal and fails with a sentence wh
   which this move of files does not do.)
 - ``ScriptRunContext.fragment_ids_this_run`` and ``ThreadState.get().fragment_id``: whether this
   run is a fragment's rerun, and which fragment runs now (the public API has neither).
+- The frontend's ``data-testid="stFileUploader"`` (``UPLOADER``), around each file uploader's
+  ``input``: the browser script of ui/widgets/photo_shrink.py finds picture uploaders by it.
 
 When one is missing at run time the app keeps working without it, and one log line names it:
 class changes then arrive by the students' regular poll instead of a push, and training copies of
@@ -83,7 +85,20 @@ INTERNALS: dict[str, Callable[[], bool]] = {
     "ScriptRunContext.fragment_ids_this_run": lambda: "fragment_ids_this_run" in _context().__dataclass_fields__,
     "ThreadState.get().fragment_id": lambda: "fragment_id" in _returned_fields(_thread_state().get),
     "StreamlitPage._script_hash": lambda: "_script_hash" in _source(_page()),
+    "frontend stFileUploader": lambda: _in_frontend("FileUploader", "\"data-testid\":`stFileUploader`"),
 }
+# The element around a file uploader's input in Streamlit's frontend.
+UPLOADER = '[data-testid="stFileUploader"]'
+
+
+def _in_frontend(bundle: str, text: str) -> bool:
+    """Whether the installed frontend's ``bundle`` (one of its JavaScript files) contains ``text``."""
+    from pathlib import Path
+
+    import streamlit
+    folder = Path(streamlit.__file__).parent / "static" / "static" / "js"
+    return any(text in path.read_text(errors="replace") for path in folder.glob(f"{bundle}.*.js"))
+
 
 
 def _returned_fields(function) -> set[str]:

@@ -73,3 +73,56 @@ def test_the_layer_picker_shows_the_new_shape_after_a_new_input_size(open_app):
     settle(page)
     expect(page.get_by_text(re.compile(r"channels of layer2\.0\.conv1, left to right"))).to_be_visible()
     expect(picker.locator("input")).to_have_value(re.compile(r"layer2\.0\.conv1 · Conv2d · 128×12×12$"))
+
+
+def phone_jpeg(orientation: int) -> bytes:
+    """A 4032×3024 JPEG as a phone stores a portrait photo: sideways pixels and an EXIF orientation tag
+    (6: turn 90° clockwise to show), with grain so that it weighs what a photo does (about 3 MB)."""
+    y, x = np.mgrid[0:3024, 0:4032]
+    base = np.dstack([x * 255 // 4031, y * 255 // 3023, np.full_like(x, 90)]).astype(np.float32)
+    grain = np.random.default_rng(0).normal(0, 7, base.shape)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(base + grain, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=90,
+                                                                       exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def sent_size_kb(page) -> float:
+    """The size the uploader lists for the file it sent, in kB (Streamlit writes e.g. "315.9KB" or "2.9MB")."""
+    text = page.locator('[data-testid="stFileUploader"]').inner_text()
+    number, unit = re.search(r"([\d.]+)\s*(KB|MB)", text).groups()
+    return float(number) * (1024 if unit == "MB" else 1)
+
+
+def test_a_phone_photo_is_made_smaller_and_upright_in_the_browser_and_other_files_go_as_they_are(open_app):
+    page = open_app("/feature-maps?arch=resnet18")
+    page.get_by_text("Upload a picture", exact=True).click()
+    settle(page)
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    photo = phone_jpeg(orientation=6)
+    assert len(photo) > 2_000_000
+
+    uploader.set_input_files({"name": "portrait.jpg", "mimeType": "image/jpeg", "buffer": photo})
+    # Upright, the photo is 3024×4032; its short side made 1200 px: 1200×1600 (ui/widgets/photo_shrink.py).
+    expect(page.get_by_text("JPEG, 1200×1600 pixels.")).to_be_visible(timeout=FIRST_RENDER_MS)
+    settle(page)
+    assert sent_size_kb(page) < len(photo) / 1024 / 4
+    expect(page.get_by_text(re.compile("made smaller in your browser"))).to_be_visible()
+
+    # A PNG goes as it is, however large.
+    y, x = np.mgrid[0:1500, 0:2000]
+    buffer = io.BytesIO()
+    Image.fromarray(np.dstack([x % 256, y % 256, (x + y) % 256]).astype(np.uint8)).save(buffer, format="PNG")
+    uploader.set_input_files({"name": "big.png", "mimeType": "image/png", "buffer": buffer.getvalue()})
+    expect(page.get_by_text("PNG, 2000×1500 pixels.")).to_be_visible(timeout=FIRST_RENDER_MS)
+    settle(page)
+
+    # A file the browser cannot read as a JPEG (an iPhone's HEIC, renamed) goes as it is too, and the
+    # server says in its own sentence what is wrong; the page carries on with the last good picture.
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(range(256)) * 4
+    uploader.set_input_files({"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": heic})
+    expect(page.get_by_text(re.compile("could not be read as an image"))).to_be_visible(timeout=FIRST_RENDER_MS)
+    expect(page.get_by_text("PNG, 2000×1500 pixels.")).to_be_visible()
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)

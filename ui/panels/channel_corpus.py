@@ -17,6 +17,7 @@ from explorer.inputs import corpora, images
 from explorer.runs.featurevis import microscope
 from explorer.weights import catalogue
 from ui.selection.pictures import UPLOAD_TYPES
+from ui.widgets import photo_shrink
 
 SOURCES = {"samples": "The bundled photos", "upload": "Pictures I upload", "imagenette": "Imagenette (a download)"}
 MAX_UPLOADS = 64
@@ -71,6 +72,7 @@ def _checked(file) -> str | None:
 def _uploaded() -> corpora.Corpus | None:
     files = st.file_uploader("Pictures to search (JPEG, PNG, WebP, BMP or GIF; several at once)", type=UPLOAD_TYPES,
                              accept_multiple_files=True, key="ch_uploads")
+    st.caption(photo_shrink.NOTE)
     if not files:
         st.session_state.pop("ch_checked", None)
         st.caption("Upload a few pictures to see which parts of them excite each channel most.")

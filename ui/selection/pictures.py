@@ -21,6 +21,7 @@ from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec, get_spec
 from explorer.inputs import images, samples
 from ui.classroom import follow
+from ui.widgets import photo_shrink
 
 SOURCES = {
     "photo": "Sample photo",
@@ -149,6 +150,16 @@ def picture_or_last_good(data: bytes | None, about, selection, *, kept_key: str,
     return data, about, *prepare(data)
 
 
+def uploaded_picture(label: str, key: str) -> bytes | None:
+    """One picture uploader (a teacher is told first that the class sees it): the file's bytes, None before
+    one arrives. Its name is never used, not even shown as a path. A big JPEG arrives already made
+    smaller by the browser (ui/widgets/photo_shrink.py), and the caption says so."""
+    follow.upload_notice()
+    upload = st.file_uploader(label, type=UPLOAD_TYPES, key=key)
+    st.caption(photo_shrink.NOTE)
+    return upload.getvalue() if upload is not None else None
+
+
 def pick_picture(spec: ArchSpec, prefix: str) -> tuple[bytes | None, str]:
     """A sample or an upload (no drawing), chosen with widgets keyed ``{prefix}_…``: its bytes (None until
     an upload arrives) and how to call it."""
@@ -157,9 +168,8 @@ def pick_picture(spec: ArchSpec, prefix: str) -> tuple[bytes | None, str]:
         st.session_state[f"{prefix}_source"] = samples.default_kind(spec.in_channels, spec.default_size)
     source = st.radio("Picture", sources, format_func=SOURCES.get, horizontal=True, key=f"{prefix}_source")
     if source == "upload":
-        follow.upload_notice()  # a teacher is told first that the class sees it
-        upload = st.file_uploader("A picture (JPEG, PNG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key=f"{prefix}_upload")
-        return (upload.getvalue(), "your picture") if upload is not None else (None, "")
+        data = uploaded_picture("A picture (JPEG, PNG, WebP, BMP or GIF)", f"{prefix}_upload")
+        return data, "your picture" if data is not None else ""
     key = st.selectbox("Which one", [s.key for s in samples.samples_of(source)], key=f"{prefix}_{source}",
                        format_func=lambda k: samples.get_sample(k).label)
     return samples.sample_bytes(key), samples.get_sample(key).label
