@@ -1,7 +1,11 @@
 """The channel grid, the path strip and the charts, checked pixel by pixel where it matters."""
 
+import json
+
 import numpy as np
 import plotly.colors
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 import torch
 
@@ -107,3 +111,22 @@ def test_fully_connected_bars_and_probabilities():
     assert list(bars.y) == [1.0, -2.0, 0.5]
     chart = feature_maps.probability_chart([("cat", 0.7), ("dog", 0.2)], "top")
     assert list(chart.data[0].y) == ["dog", "cat"]  # the most probable drawn on top
+
+
+def test_the_clickable_enlarged_channel_built_unchecked_is_the_figure_plotly_checks_and_builds():
+    """The enlarged channel skips plotly's checks (``UNCHECKED``): built again from its dictionary with every
+    check on, plotly accepts each property (an invalid one raises) and writes the very same figure."""
+    from ui.panels.receptive_click import clickable
+
+    torch.manual_seed(0)
+    result = capture.capture(get_spec("resnet18").build(), torch.randn(1, 3, 160, 160))
+    conv1 = result.layers[0]
+    figure = clickable(feature_maps.channel_heatmap(conv1, 5, "Red–blue (zero is white)"))
+    checked = go.Figure(figure.to_dict())
+    assert json.loads(pio.to_json(checked)) == json.loads(pio.to_json(figure, validate=False))
+    heat, markers = figure.data
+    assert heat.hoverinfo == "skip" and markers.mode == "markers"
+    np.testing.assert_array_equal(markers.customdata, conv1.channel_maps([5])[0].ravel())
+    assert figure.layout.xaxis.range == (-0.5, 79.5)  # the 40 squares of 2 pixels, edge to edge
+    assert figure.layout.yaxis.range == (79.5, -0.5)  # reversed: row 0 at the top
+    assert heat.zmin == -heat.zmax  # the signed map is centred on zero

@@ -17,6 +17,7 @@ import streamlit as st
 
 from explorer.core.errors import UserError
 from explorer.figures import descriptions, overlays
+from explorer.figures.feature_maps import UNCHECKED
 from explorer.inputs.images import PreparedInput
 from explorer.runs import gradients
 from explorer.runs.layer_choice import check_unit
@@ -68,17 +69,18 @@ def clickable(figure: go.Figure) -> go.Figure:
     half = (x[1] - x[0]) / 2 if len(x) > 1 else 0.5
     columns, rows = np.meshgrid(x, y)
     size = max(4, min(40, 300 // max(len(x), len(y))))  # about one square of a chart some 300 pixels wide
-    figure.add_trace(go.Scatter(
+    markers = go.Scatter(
         x=columns.ravel(), y=rows.ravel(), customdata=np.asarray(heatmap.z).ravel(), mode="markers",
         marker=dict(symbol="square-open", size=size, color="#00e5ff", opacity=0, line=dict(width=3)),
         selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0)), showlegend=False,
-        hovertemplate=heatmap.hovertemplate.replace("%{z", "%{customdata"),
-    ))
-    figure.data[0].hoverinfo = "skip"
+        hovertemplate=heatmap.hovertemplate.replace("%{z", "%{customdata"), **UNCHECKED,
+    )
+    squares = {key: value for key, value in heatmap.to_plotly_json().items() if key != "type"}
+    layout = figure.layout.to_plotly_json()
     # The markers would widen the axes past the map: keep them to the squares themselves.
-    figure.update_xaxes(range=[x[0] - half, x[-1] + half])
-    figure.update_yaxes(range=[y[-1] + half, y[0] - half], autorange=False)
-    return figure
+    layout["xaxis"] = {**layout.get("xaxis", {}), "range": [x[0] - half, x[-1] + half]}
+    layout["yaxis"] = {**layout.get("yaxis", {}), "range": [y[-1] + half, y[0] - half], "autorange": False}
+    return go.Figure([go.Heatmap(squares, hoverinfo="skip", **UNCHECKED), markers], layout=layout, **UNCHECKED)
 
 
 def enlarged_channel(figure: go.Figure, layer: LayerOutput, channel: int, selection, prepared: PreparedInput,
