@@ -65,6 +65,17 @@ def phone_jpegs(count: int = len(PHOTOS), first: int = 0) -> list[bytes]:
     return pictures
 
 
+def as_browser_sends(photo: bytes) -> bytes:
+    """The photo as the app's browser script sends it: short side 1200 px, JPEG quality 92."""
+    picture = Image.open(io.BytesIO(photo))
+    short = min(picture.size)
+    picture = picture.resize((round(picture.width * 1200 / short), round(picture.height * 1200 / short)),
+                             Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
 def upload(picture: bytes, number: int):
     def go(page) -> None:
         page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(

@@ -29,7 +29,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_server_cpu import ROOT, Server, bare_references, cpu_seconds  # noqa: E402
-from bench_upload import phone_jpegs  # noqa: E402
+from bench_upload import as_browser_sends, phone_jpegs  # noqa: E402
 from stream_upload import UploadingClient, connect  # noqa: E402
 
 PAGE, QUERY = "feature-maps", "arch=resnet18"
@@ -78,7 +78,7 @@ async def upload(client: UploadingClient, picture: bytes, name: str) -> tuple[fl
         for text in c.texts():
             if IN_LINE in text:
                 told[0] = max(told[0], int("".join(ch for ch in text.split(" is ")[1].split(" ")[0] if ch.isdigit())))
-        return grid_drawn(c, "JPEG, 4032×3024 pixels.") or error_page(c) is not None
+        return grid_drawn(c, "JPEG, ") or error_page(c) is not None
 
     began = time.monotonic()
     await client.upload(UPLOADER, name, picture, "image/jpeg")
@@ -176,8 +176,11 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=2, help="EXPLORER_PICTURE_TURNS for the server")
     parser.add_argument("--scorecam", action="store_true")
     parser.add_argument("--first", type=int, default=100, help="the first picture's grain seed (a new one: uncached)")
+    parser.add_argument("--shrunk", action="store_true",
+                        help="send each photo as Chromium sends it: made smaller by ui/widgets/photo_shrink.py")
     args = parser.parse_args()
     pictures = phone_jpegs(args.students, args.first)
+    pictures = [as_browser_sends(p) for p in pictures] if args.shrunk else pictures
     forward_s, _ = bare_references()
     server = Server("this", ROOT)
     server.start({**SHELL_ENV, "EXPLORER_PICTURE_TURNS": str(args.turns)})

@@ -26,7 +26,7 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_server_cpu import ROOT, Server, bare_references, cpu_seconds  # noqa: E402
-from bench_upload import phone_jpegs  # noqa: E402
+from bench_upload import as_browser_sends, phone_jpegs  # noqa: E402
 from stream_upload import UploadingClient, connect  # noqa: E402
 from upload_load import UPLOADER, error_page, quiet  # noqa: E402
 
@@ -101,8 +101,11 @@ def report(counted: dict, references: list[tuple[float, float]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=4)
+    parser.add_argument("--shrunk", action="store_true",
+                        help="send each photo as Chromium sends it: made smaller by ui/widgets/photo_shrink.py")
     args = parser.parse_args()
     pictures = phone_jpegs(args.uploads + 1, first=200)
+    pictures = [as_browser_sends(p) for p in pictures] if args.shrunk else pictures
     server = Server("this", ROOT)
     server.start(SHELL_ENV)
     try:

@@ -28,23 +28,9 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_server_cpu import ROOT, cpu_seconds, free_port  # noqa: E402
-from bench_upload import phone_jpegs  # noqa: E402
+from bench_upload import as_browser_sends, phone_jpegs  # noqa: E402
 from stream_upload import connect  # noqa: E402
 from upload_load import PAGE, QUERY, UPLOADER, grid_drawn, quiet  # noqa: E402
-
-
-def as_browser_sends(photo: bytes) -> bytes:
-    """The photo as the app's browser script sends it: short side 1200 px, JPEG quality 92."""
-    import io
-
-    from PIL import Image
-    picture = Image.open(io.BytesIO(photo))
-    short = min(picture.size)
-    picture = picture.resize((round(picture.width * 1200 / short), round(picture.height * 1200 / short)),
-                             Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=92)
-    return buffer.getvalue()
 
 
 def snapshot(path: Path) -> dict:
