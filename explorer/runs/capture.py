@@ -49,7 +49,7 @@ class _Recorder:
         self.reduce_now = reduce_now
         # With ``defer``, small outputs are copied and reduced in batches after the pass (``reduce(..., deferred)``).
         self.deferred = Deferred() if defer else None
-        self.names = {id(m): name for name, m in model.named_modules() if name}
+        self.modules, self.names = _module_table(model)
         self.thread = threading.get_ident()
         self.calls: list[list] = []  # [name, type, depth, shape, copy of the output], in call-start order
         self.open: list[int] = []
@@ -60,10 +60,9 @@ class _Recorder:
         if threading.get_ident() != self.thread:  # another thread's forward: not ours to record
             return
         nth = self.times_called[id(module)] = self.times_called.get(id(module), 0) + 1
-        name = self.names[id(module)]
-        name = name if nth == 1 else f"{name} (call {nth})"
+        name, kind, depth = self.names[id(module)]
         self.open.append(len(self.calls))
-        self.calls.append([name, type(module).__name__, name.count(".") + 1, (), None])
+        self.calls.append([name if nth == 1 else f"{name} (call {nth})", kind, depth, (), None])
 
     def hook(self, module: nn.Module, args, output) -> None:
         if threading.get_ident() != self.thread:
@@ -103,22 +102,41 @@ def record(model: nn.Module, x: torch.Tensor, reduce_now: bool = False,
     Hooks already on the model run before these, so they see what those hooks changed.
     """
     recorder = recorder or _Recorder(model, reduce_now)
-    modes = {module: module.training for module in model.modules()}
+    # Switching modes only where one differs: the views are in eval mode already, and eval() plus
+    # restoring every flag cost 0.22 ms per ResNet-18 capture.
+    modes = [(module, module.training) for module in (model, *recorder.modules)]
     handles = []
     try:
-        for module in model.modules():
-            if module is not model:
-                handles.append(module.register_forward_pre_hook(recorder.pre_hook))
-                handles.append(module.register_forward_hook(recorder.hook))
-        model.eval()
+        for module in recorder.modules:
+            handles.append(module.register_forward_pre_hook(recorder.pre_hook))
+            handles.append(module.register_forward_hook(recorder.hook))
+        if any(training for _, training in modes):
+            model.eval()
         with torch.no_grad():
             output = model(x)
     finally:
         for handle in handles:
             handle.remove()
-        for module, training in modes.items():
-            module.training = training
+        for module, training in modes:
+            if module.training != training:
+                module.training = training
     return recorder.calls, output
+
+
+# Per model: its submodules and each one's (name, type, depth), read once; a lent view is captured many
+# times. Weak keys: a dropped model's entry goes with it (the entry holds only its children).
+_tables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_tables_lock = threading.Lock()
+
+
+def _module_table(model: nn.Module) -> tuple[tuple[nn.Module, ...], dict[int, tuple[str, str, int]]]:
+    with _tables_lock:
+        table = _tables.get(model)
+        if table is None:
+            named = [(name, m) for name, m in model.named_modules() if name]
+            table = _tables[model] = (tuple(m for _, m in named),
+                                      {id(m): (name, type(m).__name__, name.count(".") + 1) for name, m in named})
+        return table
 
 
 def capture(model: nn.Module, x: torch.Tensor) -> Capture:
