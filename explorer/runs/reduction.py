@@ -17,6 +17,7 @@ is kept:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 
 import numpy as np
@@ -78,7 +79,7 @@ def reduce_maps(stack: torch.Tensor) -> list[dict]:
     # (measured: 0.2 ms against 2.4 ms for 64×112×112).
     low_t = flat.amin(dim=1)
     low, high = low_t.cpu().numpy(), flat.amax(dim=1).cpu().numpy()
-    means = (flat.sum(dim=1) / flat.shape[1]).cpu().numpy()
+    means = flat.sum(dim=1).cpu().numpy() / flat.shape[1]  # numpy's float32 division: torch's bits
     by_image = (count, channels)
     stats = _stats(low.reshape(by_image), high.reshape(by_image), means.reshape(by_image),
                    _nonzero(flat.reshape(count, -1)), height * width)
@@ -100,10 +101,10 @@ def reduce_maps(stack: torch.Tensor) -> list[dict]:
     span = hi - lo  # 1/inf = 0, without numpy's divide-by-zero warning:
     scale = 1 / np.where(span > 0, span, np.inf) * 255
     # In place where the maps are our own (selected or averaged): no full-size temporaries.
-    lo_t, scale_t = lo_t[:, None, None], torch.from_numpy(scale).to(maps.device)[:, None, None]
+    lo_t, scale_t = lo_t.view(-1, 1, 1), torch.from_numpy(scale.reshape(-1, 1, 1)).to(maps.device)
     shifted = maps.sub_(lo_t) if owned else maps - lo_t
     quantised = _to_uint8(shifted.mul_(scale_t).round_())
-    ends = np.cumsum(sizes).tolist()
+    ends = list(itertools.accumulate(sizes))
     return [{
         "stats": stats[i], "means": means[i * channels:(i + 1) * channels], "maps": quantised[end - n:end],
         "chosen": chosen[i], "map_low": lo[end - n:end], "map_high": hi[end - n:end], "factor": factor,
