@@ -49,7 +49,10 @@ class _Recorder:
         self.reduce_now = reduce_now
         # With ``defer``, small outputs are copied and reduced in batches after the pass (``reduce(..., deferred)``).
         self.deferred = Deferred() if defer else None
-        self.modules, self.names = _module_table(model)
+        # Read once here, for the names, the hooks and the modes: a walk of the tree costs 27 µs (ResNet-18).
+        named = [(name, m) for name, m in model.named_modules() if name]
+        self.modules = [m for _, m in named]
+        self.names = {id(m): (name, type(m).__name__, name.count(".") + 1) for name, m in named}
         self.thread = threading.get_ident()
         self.calls: list[list] = []  # [name, type, depth, shape, copy of the output], in call-start order
         self.open: list[int] = []
@@ -121,22 +124,6 @@ def record(model: nn.Module, x: torch.Tensor, reduce_now: bool = False,
             if module.training != training:
                 module.training = training
     return recorder.calls, output
-
-
-# Per model: its submodules and each one's (name, type, depth), read once; a lent view is captured many
-# times. Weak keys: a dropped model's entry goes with it (the entry holds only its children).
-_tables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_tables_lock = threading.Lock()
-
-
-def _module_table(model: nn.Module) -> tuple[tuple[nn.Module, ...], dict[int, tuple[str, str, int]]]:
-    with _tables_lock:
-        table = _tables.get(model)
-        if table is None:
-            named = [(name, m) for name, m in model.named_modules() if name]
-            table = _tables[model] = (tuple(m for _, m in named),
-                                      {id(m): (name, type(m).__name__, name.count(".") + 1) for name, m in named})
-        return table
 
 
 def capture(model: nn.Module, x: torch.Tensor) -> Capture:
