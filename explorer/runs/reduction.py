@@ -28,13 +28,11 @@ from explorer.runs.capture_results import DISPLAY_SIDE, KEPT_CHANNELS, MAX_VECTO
 
 
 def _chosen(means: np.ndarray) -> np.ndarray:
-    """Which channels' maps are kept, per image of a stack (``means`` is images × channels), as a mask:
-    all of them, or the first ones and the strongest ones, taken as a stable sort takes them (as
-    ``LayerOutput.ordered_channels`` does), so every channel the page can ask for is kept, ties included.
-
-    For large stacks a partition finds each image's ``KEPT_CHANNELS``-th strongest mean and ties with it
-    are taken in channel order, as the stable sort would: 0.027 ms against 0.108 for 14×512 means (the
-    sort is quicker below about 2,000 means, and it alone orders NaN).
+    """Which channels' maps are kept, per image of a stack (``means`` is images × channels), as a mask: all,
+    or the first ones and the strongest ones as a stable sort takes them (as ``LayerOutput.ordered_channels``
+    does), so every channel the page can ask for is kept, ties included. For large stacks a partition finds
+    each image's ``KEPT_CHANNELS``-th strongest mean, ties with it taken in channel order as the sort would:
+    0.027 ms against 0.108 for 14×512 means (the sort is quicker below ~2,000 means, and alone orders NaN).
     """
     count, channels = means.shape
     kept = np.zeros((count, channels), dtype=bool)
@@ -103,7 +101,9 @@ def reduce_maps(stack: torch.Tensor) -> list[dict]:
     # In place where the maps are our own (selected or averaged): no full-size temporaries.
     lo_t, scale_t = lo_t.view(-1, 1, 1), torch.from_numpy(scale.reshape(-1, 1, 1)).to(maps.device)
     shifted = maps.sub_(lo_t) if owned else maps - lo_t
-    quantised = _to_uint8(shifted.mul_(scale_t).round_())
+    shifted.mul_(scale_t).round_()  # to uint8 through numpy on the CPU: 0.04 ms against torch's 0.3 (64×56×56)
+    on_cpu = shifted.device.type == "cpu"
+    quantised = shifted.numpy().astype(np.uint8) if on_cpu else shifted.to(torch.uint8).cpu().numpy()
     ends = list(itertools.accumulate(sizes))
     return [{
         "stats": stats[i], "means": means[i * channels:(i + 1) * channels], "maps": quantised[end - n:end],
@@ -112,32 +112,22 @@ def reduce_maps(stack: torch.Tensor) -> list[dict]:
 
 
 def _nonzero(rows: torch.Tensor) -> np.ndarray:
-    """How many values of each row are not exactly 0. On the CPU numpy's ``count_nonzero(a != 0)``, row by
-    row, reads the values once into a bool array it counts with vector instructions: 0.04 ms for 64×56×56
-    against 0.14 ms for torch's ``sign().abs_().sum()`` (and 1.2 ms for ``torch.count_nonzero``); counting
-    along an axis instead is slower again."""
+    """How many values of each row are not exactly 0. On the CPU numpy's ``count_nonzero(a != 0)``, row by row,
+    reads the values once into a bool array it counts with vector instructions: 0.04 ms for 64×56×56 against
+    0.14 ms for ``sign().abs_().sum()`` (1.2 ms for ``torch.count_nonzero``); along an axis is slower again."""
     if rows.device.type != "cpu":
         return rows.ne(0).sum(dim=1).cpu().numpy()
     return np.array([np.count_nonzero(row != 0) for row in rows.numpy()])
 
 
-def _to_uint8(values: torch.Tensor) -> np.ndarray:
-    """Whole numbers 0–255 as a uint8 array: on the CPU through numpy, whose conversion is vectorised
-    (measured 0.04 ms against torch's 0.3 ms for 64×56×56); on a GPU converted where they are."""
-    if values.device.type != "cpu":
-        return values.to(torch.uint8).cpu().numpy()
-    return values.numpy().astype(np.uint8)
-
-
 def _block_means(maps: torch.Tensor, factor: int) -> torch.Tensor:
     """Means over factor×factor blocks; rows and columns that do not fill a whole block are dropped.
 
-    For small factors, adding strided slices is several times faster on the CPU than avg_pool2d,
-    and summing the rows of each block first, then the columns, reads the map once instead of
-    factor times (measured for 64×112×112 at factor 2: 0.38 ms, against 0.98 ms for the factor²
-    slices summed together and 1.4 ms for avg_pool2d). These are the common cases (112 → 56, 224 → 56,
-    149 → 49). Torch adds the rows' slices (0.05 ms against numpy's 0.10 for 64×112×112) and numpy the
-    columns' stride-2 slices (0.056 ms against torch's 0.08–0.10), in the same order: the same float32 sums.
+    For small factors, adding strided slices is several times faster on the CPU than avg_pool2d, and summing
+    the rows of each block first, then the columns, reads the map once instead of factor times (64×112×112
+    at factor 2: 0.38 ms, against 0.98 ms for the factor² slices summed together and 1.4 ms for avg_pool2d;
+    the common cases are 112 → 56, 224 → 56, 149 → 49). Torch adds the rows (0.05 ms against numpy's 0.10)
+    and numpy the columns' stride-2 slices (0.056 ms against torch's 0.08–0.10), in the same order.
     """
     if factor > 4:
         return F.avg_pool2d(maps, factor)
@@ -155,9 +145,17 @@ def _block_means(maps: torch.Tensor, factor: int) -> torch.Tensor:
 
 
 def _reduce_vector(x: torch.Tensor) -> dict:
+    """A 1-D output's first ``MAX_VECTOR`` values, copied; when that is the whole output its statistics are
+    taken from the copy after the pass: in the hook, just after a Linear layer streamed its weights through
+    the cache, each small torch call costs 5–20 times as much (AlexNet's six vectors: 0.77 ms per capture)."""
     flat = x.reshape(-1).float()
-    return {"vector": flat[:MAX_VECTOR].clone(), "aminmax": (flat.min(), flat.max()), "mean": flat.mean(),
-            "nonzero": _nonzero(flat[None])[0], "size": flat.numel()}
+    vector = flat[:MAX_VECTOR].clone()
+    whole = flat.numel() <= MAX_VECTOR
+    return {"vector": vector, "size": flat.numel(), **({} if whole else _vector_stats(flat))}
+
+
+def _vector_stats(flat: torch.Tensor) -> dict:
+    return {"aminmax": (flat.min(), flat.max()), "mean": flat.mean(), "nonzero": _nonzero(flat[None])[0]}
 
 
 def _finish(index: int, name: str, kind: str, depth: int, shape: tuple, raw: dict | None) -> LayerOutput:
@@ -169,6 +167,8 @@ def _finish(index: int, name: str, kind: str, depth: int, shape: tuple, raw: dic
             map_channels=raw["chosen"], map_low=raw["map_low"], map_high=raw["map_high"],
             pool_factor=raw["factor"], vector=None,
         )
+    if "mean" not in raw:  # the whole output, copied
+        raw = {**raw, **_vector_stats(raw["vector"])}
     raw = {k: v.cpu().numpy() if isinstance(v, torch.Tensor) else v for k, v in raw.items()}
     low, high = raw["aminmax"]
     stats = LayerStats(float(low), float(high), float(raw["mean"]), 1 - float(raw["nonzero"]) / raw["size"],
