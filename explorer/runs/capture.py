@@ -90,7 +90,7 @@ class _Recorder:
             kept = first.clone()
         else:
             kept = self.deferred.add(first) if self.deferred is not None else None
-            kept = kept or reduce_output(first)
+            kept = kept or reduce_output(first, stats_later=True)
         self.seen[id(output)] = (weakref.ref(output), output._version, kept)
         return kept
 
