@@ -76,3 +76,12 @@ def test_spare_buffers_stay_within_their_limit(resnet18, picture, monkeypatch):
     capture.capture(resnet18, picture)
     kept = sum(b.nbytes for spares in reduction._spare.values() for b in spares)
     assert 0 < kept <= 4 * 2**20
+
+
+def test_the_strongest_channels_of_a_large_stack_are_those_a_stable_sort_takes():
+    # 12 × 300 channel means, many tied (sums of four whole numbers): large enough for the partition.
+    stack = torch.randn(12, 300, 2, 2, generator=torch.Generator().manual_seed(3)).round()
+    for image, raw in zip(stack, reduction.reduce_maps(stack), strict=True):
+        np.testing.assert_allclose(raw["means"], image.double().mean(dim=(1, 2)).numpy(), atol=1e-6)
+        strongest = np.argsort(-raw["means"], kind="stable")[:outputs.KEPT_CHANNELS]
+        np.testing.assert_array_equal(raw["chosen"], np.union1d(np.arange(outputs.KEPT_CHANNELS), strongest))
