@@ -255,3 +255,27 @@ def test_inception_below_299_drops_its_auxiliary_head_from_the_copy_only():
     assert trainer.steps_taken == 0
     for name, tensor in trainer.model.state_dict().items():
         assert torch.equal(tensor, source.state_dict()[name]), name
+
+
+def test_the_last_steps_charts_are_built_once_and_drawn_again_as_they_were(app_test):
+    """Reruns after a step (another control, a new picture) draw the same charts without building them again;
+    the next step builds its own. What is drawn equals the charts built afresh from the step's result."""
+    import plotly.io as pio
+
+    from explorer.figures import training as training_charts
+
+    at = app_test(query={"arch": "lenet5"}, page="pages/training-step.py")
+    at.button(key="train_one").click().run()
+    result, _, charts = at.session_state["train_charts"]
+    assert result is at.session_state["train_last"]
+    fresh = training_charts.filter_chart(result)
+    assert json.loads(pio.to_json(charts["filters"])) == json.loads(pio.to_json(fresh))
+    drawn = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert json.loads(pio.to_json(fresh))["data"] in [spec["data"] for spec in drawn]
+
+    at.select_slider(key="train_rate").set_value(0.01).run()  # a rerun with no step
+    assert at.session_state["train_charts"][2] is charts
+
+    at.button(key="train_one").click().run()
+    newer, _, newer_charts = at.session_state["train_charts"]
+    assert newer is at.session_state["train_last"] and newer.step == 2 and newer_charts is not charts

@@ -26,6 +26,25 @@ RESULT = "train.steps"
 _SHARED = "train_shared"  # the StepResult last shared with the class (compared by identity)
 _SHOWN = ("train_last", "train_checks", "train_start_loss", "train_history")  # what show_steps draws from
 _OWN = "train_own"  # a follower's own values of those keys, kept while the teacher's are drawn
+# The last step's charts, built once: the page reruns on every control (a new picture, the learning rate) and
+# plotly took about 110 ms of server CPU to build them again each time, 95 ms of it the 3×8 filter grid. One
+# set per session, a few hundred kB, replaced by the next step's and gone with the session.
+_CHARTS = "train_charts"
+
+
+def step_charts(result: training.StepResult, names: list[str]) -> dict:
+    """The probability, gradient, update and filter charts of ``result`` (the same objects while it is the last step)."""
+    kept = st.session_state.get(_CHARTS)
+    if kept is not None and kept[0] is result and kept[1] == names:
+        return kept[2]
+    charts = {
+        "probabilities": training_charts.probability_chart(result, names),
+        "gradients": training_charts.gradient_chart(result),
+        "updates": training_charts.update_chart(result),
+        "filters": training_charts.filter_chart(result) if result.filters_before is not None else None,
+    }
+    st.session_state[_CHARTS] = (result, names, charts)
+    return charts
 
 
 def show_result(result: training.StepResult, names: list[str], reason: str | None, what: str | None) -> None:
@@ -38,17 +57,18 @@ def show_result(result: training.StepResult, names: list[str], reason: str | Non
                   delta=f"{(result.probs_after[result.target] - result.probs_before[result.target]) * 100:+.2f} points")
     step_checks.held_out_metric(others)
     step_checks.show_held_out(reason, what)
-    st.plotly_chart(training_charts.probability_chart(result, names), width="stretch", key="train_probs")
+    charts = step_charts(result, names)
+    st.plotly_chart(charts["probabilities"], width="stretch", key="train_probs")
     st.caption(descriptions.probabilities_text(result, names))
     left, right = st.columns(2)
-    left.plotly_chart(training_charts.gradient_chart(result), width="stretch", key="train_grads")
+    left.plotly_chart(charts["gradients"], width="stretch", key="train_grads")
     left.caption(descriptions.layers_text(result, result.grad_norms, "The gradient norm"))
-    right.plotly_chart(training_charts.update_chart(result), width="stretch", key="train_updates")
+    right.plotly_chart(charts["updates"], width="stretch", key="train_updates")
     right.caption(descriptions.layers_text(result, result.update_ratios, "The update relative to the weights"))
     st.caption("Gradient norms shrinking towards the input side show the signal fading on its way back; "
                "a jump of several powers of ten shows it exploding. Weight and bias of a layer count together.")
-    if result.filters_before is not None:
-        st.plotly_chart(training_charts.filter_chart(result), width="stretch", key="train_filters")
+    if charts["filters"] is not None:
+        st.plotly_chart(charts["filters"], width="stretch", key="train_filters")
     else:
         st.caption("This network has no convolution, so there are no filters to show.")
 
