@@ -279,3 +279,40 @@ def test_the_last_steps_charts_are_built_once_and_drawn_again_as_they_were(app_t
     at.button(key="train_one").click().run()
     newer, _, newer_charts = at.session_state["train_charts"]
     assert newer is at.session_state["train_last"] and newer.step == 2 and newer_charts is not charts
+
+
+def test_the_filter_chart_is_the_figure_plotly_builds_with_subplots_and_checked_heatmaps():
+    """The filter grid is assembled from a cached layout and unchecked traces; built the plain way (a new
+    ``make_subplots`` grid and 24 checked heatmaps added to it), plotly writes the very same figure."""
+    import types
+
+    import numpy as np
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    from plotly.subplots import make_subplots
+
+    from explorer.figures import training as training_charts
+    from explorer.figures.feature_maps import SIGNED_MAP, plotly_scale
+
+    filters = np.random.default_rng(0).normal(size=(64, 3, 7, 7)).astype(np.float32)
+    result = types.SimpleNamespace(filters_before=filters, filters_after=filters * 1.01,
+                                   filters_change=filters * 0.01, first_conv="conv1")
+    before, after, change = (a[:8].mean(axis=1) for a in (filters, filters * 1.01, filters * 0.01))
+    rows = (("before", before), ("after", after), ("change (after − before)", change))
+    plain = make_subplots(rows=3, cols=8, horizontal_spacing=0.01, vertical_spacing=0.06,
+                          row_titles=[name for name, _ in rows], column_titles=[f"#{i}" for i in range(8)])
+    weight_limit, change_limit = float(max(abs(before).max(), abs(after).max())), float(abs(change).max())
+    for row, (name, stack) in enumerate(rows, start=1):
+        limit = change_limit if row == 3 else weight_limit
+        for col in range(8):
+            plain.add_trace(go.Heatmap(
+                z=stack[col][::-1], zmin=-limit, zmax=limit, colorscale=plotly_scale(SIGNED_MAP), showscale=col == 7,
+                colorbar=dict(len=0.3, y=[0.85, 0.5, 0.15][row - 1], thickness=10),
+                hovertemplate=f"{name}, filter {col}<br>%{{z:.4g}}<extra></extra>"), row=row, col=col + 1)
+    plain.update_xaxes(visible=False)
+    plain.update_yaxes(visible=False)
+    plain.update_layout(height=440, margin=dict(t=80, b=10, l=10, r=60),
+                        title="First convolution (conv1): filters averaged over input channels")
+    built = training_charts.filter_chart(result)
+    assert json.loads(pio.to_json(built, validate=False)) == json.loads(pio.to_json(plain))
+    assert built.data[9].xaxis == "x10" and built.data[9].zmax == weight_limit  # row 2, column 2: "after" #1

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.figures.feature_maps import SIGNED_MAP, plotly_scale
+from explorer.figures.feature_maps import SIGNED_MAP, UNCHECKED, plotly_scale
 from explorer.runs.step_result import StepResult
 
 BEFORE, AFTER = "#9aa5b1", "#1f77b4"
@@ -55,30 +57,49 @@ def update_chart(result: StepResult) -> go.Figure:
                        "‖Δw‖ / ‖w‖")
 
 
+FILTER_ROWS = ("before", "after", "change (after − before)")
+
+
+@functools.cache
+def _filter_grid_layout(count: int) -> dict:
+    """The layout of a 3 × ``count`` grid of small maps, axes hidden, with row and column titles: plotly's
+    ``make_subplots`` builds it in about 35 ms, so it is built once per count and copied."""
+    figure = make_subplots(rows=3, cols=count, horizontal_spacing=0.01, vertical_spacing=0.06,
+                           row_titles=list(FILTER_ROWS), column_titles=[f"#{i}" for i in range(count)])
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return figure.layout.to_plotly_json()
+
+
 def filter_chart(result: StepResult) -> go.Figure:
-    """The first convolution's first filters (averaged over input channels): before, after, and the change."""
+    """The first convolution's first filters (averaged over input channels): before, after, and the change.
+
+    Built from the cached grid layout and unchecked traces placed on its axes by name (``x``, ``x2``, … row by
+    row, as ``make_subplots`` numbers them): 6 ms instead of 87 ms for adding 24 checked heatmaps to a new
+    subplot grid, with the same JSON (tests/test_training.py builds it the slow way and compares).
+    """
     before, after, change = (a[:FILTERS_SHOWN].mean(axis=1) for a in
                              (result.filters_before, result.filters_after, result.filters_change))
     count = len(before)
-    rows = (("before", before), ("after", after), ("change (after − before)", change))
-    figure = make_subplots(rows=3, cols=count, horizontal_spacing=0.01, vertical_spacing=0.06,
-                           row_titles=[name for name, _ in rows], column_titles=[f"#{i}" for i in range(count)])
     weight_limit = float(max(np.abs(before).max(), np.abs(after).max())) or 1.0
     change_limit = float(np.abs(change).max()) or 1.0
     signed = plotly_scale(SIGNED_MAP)  # one map for weights and their change: the row titles tell them apart
-    for row, (name, stack) in enumerate(rows, start=1):
-        limit = change_limit if row == 3 else weight_limit
+    traces = []
+    for row, (name, stack) in enumerate(zip(FILTER_ROWS, (before, after, change))):
+        limit = change_limit if row == 2 else weight_limit
         for col in range(count):
-            figure.add_trace(go.Heatmap(
+            axis = row * count + col + 1
+            suffix = "" if axis == 1 else str(axis)
+            traces.append(go.Heatmap(
                 z=stack[col][::-1], zmin=-limit, zmax=limit, colorscale=signed, showscale=col == count - 1,
-                colorbar=dict(len=0.3, y=[0.85, 0.5, 0.15][row - 1], thickness=10),
+                colorbar=dict(len=0.3, y=[0.85, 0.5, 0.15][row], thickness=10),
                 hovertemplate=f"{name}, filter {col}<br>%{{z:.4g}}<extra></extra>",
-            ), row=row, col=col + 1)
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
-    figure.update_layout(height=440, margin=dict(t=80, b=10, l=10, r=60),
-                         title=f"First convolution ({result.first_conv}): filters averaged over input channels")
-    return figure
+                xaxis=f"x{suffix}", yaxis=f"y{suffix}", **UNCHECKED,
+            ))
+    layout = copy.deepcopy(_filter_grid_layout(count))
+    layout.update(height=440, margin=dict(t=80, b=10, l=10, r=60),
+                  title=dict(text=f"First convolution ({result.first_conv}): filters averaged over input channels"))
+    return go.Figure(traces, layout=layout, **UNCHECKED)
 
 
 def loss_curve(steps: list[int], losses: list[float], first_loss: float | None) -> go.Figure:
