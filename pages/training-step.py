@@ -44,7 +44,7 @@ def private_trainer(selection: Selection) -> training.Trainer | None:
     spec, size = selection.spec, selection.size
     key = (spec.id, size.height, size.width, selection.device, selection.weights_key)
     if st.session_state.get("train_key") != key:
-        for name in ("train_history", "train_last", "train_start_loss"):
+        for name in ("train_history", "train_last", "train_start_loss", "train_charts"):
             st.session_state.pop(name, None)
         st.session_state["train_key"] = key
         st.session_state["train_history"] = []
@@ -179,7 +179,8 @@ with settings_col:  # first, so that the settings stay on the page while a new p
     elif reset.button("Reset", key="train_reset", help="Back to the starting weights; the loss curve starts again."):
         trainer.reset()
         st.session_state["train_history"] = []
-        st.session_state.pop("train_last", None)
+        for name in ("train_last", "train_charts"):  # the step's charts go with it
+            st.session_state.pop(name, None)
         step_checks.forget()
 with picture_col:
     data, sample = pick_picture(spec)

@@ -316,3 +316,11 @@ def test_the_filter_chart_is_the_figure_plotly_builds_with_subplots_and_checked_
     built = training_charts.filter_chart(result)
     assert json.loads(pio.to_json(built, validate=False)) == json.loads(pio.to_json(plain))
     assert built.data[9].xaxis == "x10" and built.data[9].zmax == weight_limit  # row 2, column 2: "after" #1
+
+
+def test_reset_lets_the_last_steps_charts_go(app_test):
+    at = app_test(query={"arch": "lenet5"}, page="pages/training-step.py")
+    at.button(key="train_one").click().run()
+    assert "train_charts" in at.session_state
+    at.button(key="train_reset").click().run()
+    assert "train_charts" not in at.session_state and "train_last" not in at.session_state

@@ -28,7 +28,8 @@ _SHOWN = ("train_last", "train_checks", "train_start_loss", "train_history")  # 
 _OWN = "train_own"  # a follower's own values of those keys, kept while the teacher's are drawn
 # The last step's charts, built once: the page reruns on every control (a new picture, the learning rate) and
 # plotly took about 110 ms of server CPU to build them again each time, 95 ms of it the 3×8 filter grid. One
-# set per session, a few hundred kB, replaced by the next step's and gone with the session.
+# set per session (about 100 kB for ResNet-18), replaced by the next step's, dropped with the step by Reset or a new network
+# (pages/training-step.py), and gone with the session.
 _CHARTS = "train_charts"
 
 
