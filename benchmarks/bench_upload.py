@@ -66,13 +66,14 @@ def phone_jpegs(count: int = len(PHOTOS), first: int = 0) -> list[bytes]:
 
 
 def as_browser_sends(photo: bytes) -> bytes:
-    """The photo as the app's browser script sends it: short side 1200 px, JPEG quality 92."""
+    """The photo as the app's browser script sends it (ui/widgets/photo_shrink.py's short side and quality)."""
+    from ui.widgets.photo_shrink import QUALITY, SHORT_SIDE
+
     picture = Image.open(io.BytesIO(photo))
-    short = min(picture.size)
-    picture = picture.resize((round(picture.width * 1200 / short), round(picture.height * 1200 / short)),
-                             Image.Resampling.LANCZOS)
+    scale = SHORT_SIDE / min(picture.size)
+    picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=92)
+    picture.save(buffer, format="JPEG", quality=round(QUALITY * 100))
     return buffer.getvalue()
 
 

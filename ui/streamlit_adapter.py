@@ -100,7 +100,6 @@ def _in_frontend(bundle: str, text: str) -> bool:
     return any(text in path.read_text(errors="replace") for path in folder.glob(f"{bundle}.*.js"))
 
 
-
 def _returned_fields(function) -> set[str]:
     """The dataclass fields of what ``function`` returns, from its return annotation."""
     import sys

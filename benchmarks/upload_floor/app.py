@@ -1,7 +1,7 @@
 """The floor under a new picture's cost: Streamlit receiving the upload and rerunning a page, and nothing else.
 
 ``benchmarks/bench_upload.py --floor`` uploads the same phone photos here, side by side with the app,
-to tell what Streamlit itself costs per upload (the HTTP PUT of 3 MB, the multipart parse, the upload
+to tell what Streamlit itself costs per upload (the HTTP PUT of the file, the multipart parse, the upload
 manager, a rerun, the messages back) from what the app's page adds. This page reads the file's bytes and
 draws the two captions the benchmark waits for; it decodes nothing and runs no network. It installs the
 app's script that makes a big photo smaller in the browser (ui/widgets/photo_shrink.py), so that it
@@ -23,6 +23,7 @@ def feature_maps() -> None:
     st.radio("Picture", ["Sample photo", "Upload a picture"], horizontal=True)
     upload = st.file_uploader("A photo from your computer or phone", type=["jpg", "jpeg"])
     if upload is not None:
+        # The caption's shape is what the benchmark waits for; the floor decodes nothing, so it has no size to give.
         st.caption(f"JPEG, 0×0 pixels. {hashlib.sha256(upload.getvalue()).hexdigest()[:8]}")
         st.caption("64 of 64 channels of layer2, left to right")
 
