@@ -130,3 +130,17 @@ def test_the_clickable_enlarged_channel_built_unchecked_is_the_figure_plotly_che
     assert figure.layout.xaxis.range == (-0.5, 79.5)  # the 40 squares of 2 pixels, edge to edge
     assert figure.layout.yaxis.range == (79.5, -0.5)  # reversed: row 0 at the top
     assert heat.zmin == -heat.zmax  # the signed map is centred on zero
+
+
+@pytest.mark.parametrize("count, side, columns, scale, gap", [(64, 28, 8, 3, 2), (61, 7, 8, 13, 2), (3, 2, 2, 4, 1),
+                                                              (10, 5, 4, 1, 3), (1, 5, 1, 1, 0)])
+def test_tiles_are_enlarged_into_blocks_in_reading_order_with_white_gaps(count, side, columns, scale, gap):
+    tiles = np.random.default_rng(count).integers(0, 256, (count, side, side + 1, 3), dtype=np.uint8)
+    grid = feature_maps.tiled(tiles, columns, gap, scale)
+    # Written out by hand: each tile blown up with np.kron, placed at its row and column of a white canvas.
+    rows, th, tw = -(-count // columns), side * scale, (side + 1) * scale
+    expected = np.full((rows * (th + gap) - gap, columns * (tw + gap) - gap, 3), 255, np.uint8)
+    for i, tile in enumerate(tiles):
+        top, left = (i // columns) * (th + gap), (i % columns) * (tw + gap)
+        expected[top:top + th, left:left + tw] = np.kron(tile, np.ones((scale, scale, 1), np.uint8))
+    np.testing.assert_array_equal(grid, expected)

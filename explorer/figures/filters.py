@@ -38,5 +38,4 @@ def filter_grid(weights: np.ndarray, tile: int | None = None, gap: int = 3, colu
     shown = scaled.transpose(0, 2, 3, 1) if channels == 3 else np.repeat(scaled.mean(axis=1)[..., None], 3, axis=3)
     pixels = np.rint(shown * 255).astype(np.uint8)
     factor = max(1, tile // max(height, width))
-    pixels = pixels.repeat(factor, axis=1).repeat(factor, axis=2)
-    return tiled(pixels, columns or min(count, max(8, math.ceil(math.sqrt(count * 2)))), gap)
+    return tiled(pixels, columns or min(count, max(8, math.ceil(math.sqrt(count * 2)))), gap, factor)

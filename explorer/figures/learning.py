@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.figures.feature_maps import GAP_COLOUR, SIGNED_MAP, to_colours
+from explorer.figures.feature_maps import GAP_COLOUR, SIGNED_MAP, tiled, to_colours
 from explorer.runs.progress import GOAL_ACCURACY, Progress
 
 LOSS, ACCURACY, GOAL = "#1f77b4", "#2ca02c", "#9aa5b1"
@@ -84,11 +84,6 @@ def filter_rows(progress: Progress, width: int = 640, gap: int = 3) -> np.ndarra
     rows = [f[:FILTERS_SHOWN].mean(axis=1) for f in (progress.filters_start, progress.filters_now)]
     count, h, w = rows[0].shape
     scale = max(1, (width - gap * (count - 1)) // (count * w))
-    th, tw = h * scale, w * scale
-    canvas = np.full((2 * th + gap * 3, count * tw + (count - 1) * gap, 3), GAP_COLOUR, np.uint8)
-    for r, maps in enumerate(rows):
-        tiles = to_colours(maps, SIGNED_MAP, per_channel=False).repeat(scale, axis=1).repeat(scale, axis=2)
-        top = r * (th + gap * 3)
-        for c in range(count):
-            canvas[top:top + th, c * (tw + gap):c * (tw + gap) + tw] = tiles[c]
-    return canvas
+    start, now = (tiled(to_colours(maps, SIGNED_MAP, per_channel=False), count, gap, scale) for maps in rows)
+    between = np.full((gap * 3, start.shape[1], 3), GAP_COLOUR, np.uint8)
+    return np.concatenate([start, between, now])
