@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.core import memory
-from explorer.core.registry import ArchSpec, get_spec
+from explorer.core.registry import ArchSpec
 from explorer.figures import descriptions
 from explorer.figures import feature_maps as feature_grid
 from explorer.inputs import images, samples
@@ -55,13 +55,12 @@ SCALES = {"channel": "Each channel on its own", "layer": "Whole layer on one sca
 
 # Each entry is a reduced capture: for ResNeXt-101 at 224×224 about 26 MB, the largest;
 # eight entries bound this page's cache to about 200 MB however many students use it.
-# ``weights_key`` names the weights (an upload by its hash), so the key fixes the result.
+# The key (``drawings.capture_key``) names the weights (an upload by its hash), so it fixes the result.
 # A resource cache, not a data cache: every run gets the one read-only capture instead of
 # unpickling a copy of it (several milliseconds, and a copy per session held by the fragment).
 @st.cache_resource(max_entries=8, show_spinner="Running the network once and keeping every layer's output…")
-def captured(arch_id: str, height: int, width: int, device: str, weights_key: str, digest: str,
-             _prepared, _model) -> Capture:
-    result = capture.run_on_image(get_spec(arch_id), _model, _prepared.tensor)
+def captured(key: CaptureKey, _spec: ArchSpec, _prepared, _model) -> Capture:
+    result = capture.run_on_image(_spec, _model, _prepared.tensor)
     memory.release_freed_memory()  # the pass's activations, up to hundreds of MB (explorer/memory.py)
     return result
 
@@ -97,7 +96,7 @@ def show_input(key: CaptureKey, loaded: images.LoadedImage, prepared: images.Pre
                spec: ArchSpec) -> None:
     original, received = st.columns(2)
     (original_bytes, original_format), (received_bytes, received_format) = drawings.input_pictures(
-        key, loaded.image, prepared.shown)
+        key=key, _original=loaded.image, _received=prepared.shown)
     with original:
         st.markdown(f"**{label.capitalize()}**")
         width, height = loaded.original_size
@@ -211,7 +210,8 @@ def show_maps(key: CaptureKey, layer: LayerOutput, selection: Selection, prepare
         scale = scale_col.radio("Brightness scale", list(SCALES), format_func=SCALES.get, key="fm_scale",
                                 disabled=following)
     chosen = layer.ordered_channels(order, count)
-    grid = drawings.channel_grid(key, layer.index, tuple(int(c) for c in chosen), colour_map, scale == "channel", layer)
+    grid = drawings.channel_grid(key=key, layer_index=layer.index, channels=drawings.channel_list(chosen),
+                                 colour_map=colour_map, per_channel=scale == "channel", _layer=layer)
     pooled = f"; each map averaged over {layer.pool_factor}×{layer.pool_factor} pixels for display" if layer.pool_factor > 1 else ""
     shown = ", ".join(str(c) for c in chosen[:12]) + ("…" if len(chosen) > 12 else "")
     show_stats(layer)
@@ -222,8 +222,9 @@ def show_maps(key: CaptureKey, layer: LayerOutput, selection: Selection, prepare
     with zoom_col:
         channel = pick_channel(chosen)
         # Clickable: the patch this position sees, and its gradient (ui/panels/receptive_click.py).
-        receptive_click.enlarged_channel(drawings.channel_heatmap(key, layer.index, channel, colour_map, layer),
-                                         layer, channel, selection, prepared, model)
+        enlarged = drawings.channel_heatmap(key=key, layer_index=layer.index, channel=channel, colour_map=colour_map,
+                                            _layer=layer)
+        receptive_click.enlarged_channel(enlarged, layer, channel, selection, prepared, model)
         st.caption(descriptions.map_text(f"Channel {channel} of {layer.name}", layer.channel_maps([channel])[0]))
 
 
@@ -244,7 +245,7 @@ def show_vector(key: CaptureKey, spec: ArchSpec, layer: LayerOutput, is_final: b
 def inside_one_layer(key: CaptureKey, result: Capture, names: list[str], selection: Selection,
                      prepared: images.PreparedInput, model) -> None:
     """The layer picker and what it shows; its controls rerun this fragment alone."""
-    spec = get_spec(key[0])
+    spec = selection.spec
     layer = pick_layer(result)
     if layer.kind == "maps":
         show_maps(key, layer, selection, prepared, model)
@@ -273,21 +274,21 @@ with turn_for_picture(selection, data):  # a new picture waits its turn before i
         carrying_on="Until there is a new picture, the page keeps showing {about}.")
     digest = digest_of(data)
     model = selected_model(selection)
-    capture_key: CaptureKey = (spec.id, size.height, size.width, selection.device, selection.weights_key, digest)
-    result = captured(*capture_key, prepared, model)
+    key = drawings.capture_key(spec.id, size.height, size.width, selection.device, selection.weights_key, digest)
+    result = captured(key=key, _spec=spec, _prepared=prepared, _model=model)
 names = catalogue.class_names(spec, selection.weights)
 
 picture_col, prediction_col = st.columns([3, 2])
 with picture_col:
-    show_input(capture_key, loaded, prepared, label, spec)
+    show_input(key, loaded, prepared, label, spec)
 with prediction_col:
     show_prediction(spec, result, names)
 
 st.header("The picture's path through the network")
 picture(
-    drawings.path_strip(capture_key, result, prepared.shown), descriptions.path_text(result, spec.name), output_format="PNG",
+    drawings.path_strip(key=key, _result=result, _shown=prepared.shown), descriptions.path_text(result, spec.name), output_format="JPEG",
     caption="One map per stage: the channel with the strongest mean activation, where the map size changes.",
 )
 
 st.header("Inside one layer")
-inside_one_layer(capture_key, result, names, selection, prepared, model)
+inside_one_layer(key, result, names, selection, prepared, model)

@@ -67,5 +67,5 @@ def run_problem(selection, batch: int = 1) -> str | None:
     problem = size_problem(spec, size)
     if problem:
         return problem
-    table = cached_layer_table(spec.id, size.height, size.width, size.batch)
+    table = cached_layer_table(arch_id=spec.id, height=size.height, width=size.width, batch=size.batch)  # keywords: see ui/caches
     return memory_refusal(spec, size, table.totals)

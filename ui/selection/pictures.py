@@ -129,8 +129,9 @@ def picture_or_last_good(data: bytes | None, about, selection, *, kept_key: str,
     size = selection.size
 
     def prepare(picture: bytes) -> tuple[images.LoadedImage, images.PreparedInput]:
-        return prepared_input(digest_of(picture), selection.spec.id, size.height, size.width,
-                              selection.weights, picture)
+        # Keywords: a cheaper cache key (ui/caches).
+        return prepared_input(digest=digest_of(picture), arch_id=selection.spec.id, height=size.height,
+                              width=size.width, weights=selection.weights, _data=picture)
 
     data, about = follow.class_picture(data, about)  # a following student sees the teacher's picture
     if data is not None:

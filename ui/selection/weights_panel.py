@@ -139,7 +139,8 @@ def selected_model(selection: Selection) -> torch.nn.Module:
     if selection.weights == catalogue.UPLOAD:
         return st.session_state[_UPLOADED][3]
     try:
-        return shared_model(selection.spec.id, selection.device, selection.weights)
+        # Keywords: a cheaper cache key (ui/caches).
+        return shared_model(arch_id=selection.spec.id, device=selection.device, weights=selection.weights)
     except catalogue.WeightsUnavailable as error:
         st.session_state.setdefault(_WEIGHTS_FAILED, {})[(selection.spec.id, selection.weights)] = str(error)
         st.rerun()
