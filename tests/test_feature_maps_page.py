@@ -132,3 +132,20 @@ def test_the_enlarged_channel_is_described_in_words(app_test):
     layer = at.selectbox(key="fm_layer").value
     described = [caption.value for caption in at.caption if caption.value.startswith("Channel ")]
     assert described and described[0].startswith(f"Channel 0 of {layer}, ") and "squares, brightest in the " in described[0]
+
+
+def test_a_removed_photo_waits_for_a_replacement_then_keeps_showing_the_last_picture(app_test, monkeypatch):
+    from ui.selection import pictures
+
+    waits = []
+    monkeypatch.setattr(pictures, "wait_for_a_replacement", lambda: waits.append(pictures.REPLACEMENT_WAIT_S))
+    at = app_test(query={"arch": "resnet18", "h": "64", "w": "64"}, page=PAGE)
+    at.radio(key="fm_source").set_value("upload").run()
+    assert waits == []  # no file yet, none removed: no wait
+    at.file_uploader(key="fm_upload").set_value(("photo.png", png(), "image/png")).run()
+    at.file_uploader(key="fm_upload").set_value(None).run()  # the file removed, as a replacement starts with
+    assert waits == [pictures.REPLACEMENT_WAIT_S]
+    assert not at.exception and not at.error
+    assert any("keeps showing your picture" in c.value for c in at.caption)
+    at.run()  # a later run without a file: nothing was removed just now
+    assert waits == [pictures.REPLACEMENT_WAIT_S]

@@ -10,6 +10,7 @@ their settings (a widget that is not drawn forgets what the student chose in it)
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -31,6 +32,12 @@ SOURCES = {
     "draw": "Draw a digit",
 }
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
+# A photo chosen in place of another often reaches the server as two reruns: Streamlit's uploader first drops
+# the old file (a run with none, which redraws the whole page from caches, about 19 ms of server CPU on
+# Feature maps) and then sends the new one, whose rerun stops the first at its next element. A run that finds
+# the file just gone waits this long first, so that the new file's rerun usually stops it before it draws;
+# a student who removed the photo sees the last picture kept a quarter of a second later.
+REPLACEMENT_WAIT_S = 0.25
 
 
 # Entries hold a decoded picture of at most 2048 pixels a side (about 12 MB). A resource cache: every run and
@@ -151,6 +158,10 @@ def picture_or_last_good(data: bytes | None, about, selection, *, kept_key: str,
     return data, about, *prepare(data)
 
 
+def wait_for_a_replacement() -> None:
+    time.sleep(REPLACEMENT_WAIT_S)  # see REPLACEMENT_WAIT_S
+
+
 def uploaded_picture(label: str, key: str) -> bytes | None:
     """One picture uploader (a teacher is told first that the class sees it): the file's bytes, None before
     one arrives. Its name is never used, not even shown as a path. A big JPEG arrives already made
@@ -158,7 +169,13 @@ def uploaded_picture(label: str, key: str) -> bytes | None:
     follow.upload_notice()
     upload = st.file_uploader(label, type=UPLOAD_TYPES, key=key)
     st.caption(photo_shrink.NOTE)
-    return upload.getvalue() if upload is not None else None
+    had_file = f"{key}_had_file"
+    if upload is None:
+        if st.session_state.pop(had_file, False):
+            wait_for_a_replacement()
+        return None
+    st.session_state[had_file] = True
+    return upload.getvalue()
 
 
 def pick_picture(spec: ArchSpec, prefix: str) -> tuple[bytes | None, str]:
