@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from explorer.core.registry import get_spec
-from explorer.runs import capture, reduction
+from explorer.runs import capture, deferred, reduction
 from explorer.runs import capture_results as outputs
 
 
@@ -24,7 +24,7 @@ def test_deferred_small_outputs_have_numpys_exact_statistics(resnet18, picture):
     copies = {name: copy.numpy() for name, _, _, _, copy in capture.record(resnet18, picture)[0]}
     layers = {layer.name: layer for layer in capture.capture(resnet18, picture).layers}
     # 128×28×28 and smaller are at most DEFERRED_VALUES values: these were reduced in batches.
-    small = [name for name, copy in copies.items() if copy.ndim == 3 and copy.size <= reduction.DEFERRED_VALUES]
+    small = [name for name, copy in copies.items() if copy.ndim == 3 and copy.size <= deferred.DEFERRED_VALUES]
     assert len(small) > 20 and "layer4.1.conv2" in small and "conv1" not in small
     for name in small:
         reference, layer = copies[name].astype(np.float64), layers[name]
@@ -60,21 +60,21 @@ def test_tied_channel_means_keep_every_channel_the_page_can_ask_for():
 
 
 def test_with_no_room_for_copies_every_output_is_reduced_in_its_hook_alike(resnet18, picture, monkeypatch):
-    deferred = capture.capture(resnet18, picture)
-    monkeypatch.setattr(reduction, "DEFERRED_BYTES", 0)
+    batched = capture.capture(resnet18, picture)
+    monkeypatch.setattr(deferred, "DEFERRED_BYTES", 0)
     in_hooks = capture.capture(resnet18, picture)
     # Stem 4 + 4 stages + 8 blocks × 7 calls (block, conv1, bn1, relu, conv2, bn2, relu again)
     # + 3 downsamples × 3 (Sequential, conv, bn) + avgpool + fc, counted by hand.
-    assert len(deferred.layers) == len(in_hooks.layers) == 4 + 4 + 8 * 7 + 3 * 3 + 2
-    for a, b in zip(deferred.layers, in_hooks.layers, strict=True):
+    assert len(batched.layers) == len(in_hooks.layers) == 4 + 4 + 8 * 7 + 3 * 3 + 2
+    for a, b in zip(batched.layers, in_hooks.layers, strict=True):
         assert a.stats == b.stats, a.name
         np.testing.assert_array_equal(a.maps, b.maps)
 
 
 def test_spare_buffers_stay_within_their_limit(resnet18, picture, monkeypatch):
-    monkeypatch.setattr(reduction, "SPARE_BYTES", 4 * 2**20)
+    monkeypatch.setattr(deferred, "SPARE_BYTES", 4 * 2**20)
     capture.capture(resnet18, picture)
-    kept = sum(b.nbytes for spares in reduction._spare.values() for b in spares)
+    kept = sum(b.nbytes for spares in deferred._spare.values() for b in spares)
     assert 0 < kept <= 4 * 2**20
 
 

@@ -2,8 +2,9 @@
 
 A captured output is reduced inside its hook, before any later in-place operation
 (AlexNet's ``ReLU(inplace=True)``, ResNet's ``out += identity``) can overwrite it,
-and while it is still in the processor's cache, so no full-size copy is made. What
-is kept:
+and while it is still in the processor's cache, so no full-size copy is made; small
+outputs are copied and reduced in batches after the pass instead (``explorer.runs.deferred``).
+What is kept:
 
 - exact statistics of the whole output (min, max, mean, exact zeros, dead channels,
   each channel's mean);
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import threading
 
 import numpy as np
 import torch
@@ -180,102 +180,11 @@ def reduce_output(copy: torch.Tensor, stats_later: bool = False) -> dict:
     return reduce_maps(copy[None], stats_later)[0] if copy.dim() == 3 else _reduce_vector(copy)
 
 
-# Outputs of at most this many values are copied during the pass and reduced together after it, in
-# batches of one shape: for them the fixed cost of a reduction's dozen tensor operations outweighs their
-# size (ResNet-18 at 224×224: every call from 28×28 on). Larger ones are reduced in their hook, while
-# they are in the cache. A batch holds at most _BATCH_VALUES values: larger batches were slower again
-# (measured per output: 512×7×7 0.17 ms alone, 0.07 ms in 16; 128×28×28 0.21 alone, 0.13 in 4, 0.17 in 16).
-DEFERRED_VALUES = 2**17
-_BATCH_VALUES = 2**19
-_MOST_IN_BATCH = 16
-DEFERRED_BYTES = 64 * 2**20  # the most one capture holds in such copies
-# Buffers are used again by later captures: fresh memory costs a page fault per 4 kB the first time it is
-# written (measured: 6.7 ms of system time per ResNet-18 capture with fresh buffers, against 1.0 ms).
-SPARE_BYTES = 32 * 2**20
-_spare: dict[tuple, list[torch.Tensor]] = {}
-_spare_lock = threading.Lock()
-
-
-def _slots(output: torch.Tensor) -> int:
-    return max(1, min(_MOST_IN_BATCH, _BATCH_VALUES // output.numel()))
-
-
-class Slot:
-    """Where a deferred output's copy sits; its identity stands for that output until it is reduced."""
-
-    __slots__ = ("key", "number")
-
-    def __init__(self, key: tuple, number: int) -> None:
-        self.key, self.number = key, number
-
-
-class Deferred:
-    """Small C×H×W outputs copied into one buffer per shape during a pass, reduced together after it."""
-
-    def __init__(self) -> None:
-        self.buffers: dict[tuple, list[torch.Tensor]] = {}
-        self.filled: dict[tuple, int] = {}
-        self.bytes = 0
-
-    def add(self, output: torch.Tensor) -> Slot | None:
-        """A copy of ``output`` kept for later, or None where it should be reduced now (too large, or the
-        capture's copies are at their limit)."""
-        if output.dim() != 3 or not 0 < output.numel() <= DEFERRED_VALUES:
-            return None
-        key = (tuple(output.shape), output.dtype, output.device)
-        buffers = self.buffers.get(key, [])
-        number = self.filled.get(key, 0)
-        slots = _slots(output)
-        if number == len(buffers) * slots:
-            size = slots * output.numel() * output.element_size()
-            if self.bytes + size > DEFERRED_BYTES:
-                return None
-            self.bytes += size
-            buffers.append(_take_spare(key, slots))
-            self.buffers[key] = buffers
-        buffers[number // slots][number % slots].copy_(output)
-        self.filled[key] = number + 1
-        return Slot(key, number)
-
-    def reduce_all(self) -> dict[tuple, dict]:
-        """Every kept copy reduced, by (shape key, number); the buffers are let go."""
-        reduced = {}
-        for key, buffers in self.buffers.items():
-            slots = len(buffers[0])
-            for first in range(0, self.filled[key], slots):
-                batch = buffers[first // slots][:min(slots, self.filled[key] - first)]
-                for number, raw in enumerate(reduce_maps(batch), first):
-                    reduced[(key, number)] = raw
-        _give_back(self.buffers)
-        self.buffers = {}
-        return reduced
-
-
-def _take_spare(key: tuple, slots: int) -> torch.Tensor:
-    shape, dtype, device = key
-    with _spare_lock:
-        spares = _spare.get(key)
-        if spares:
-            return spares.pop()
-    return torch.empty((slots, *shape), dtype=dtype, device=device)
-
-
-def _give_back(buffers: dict[tuple, list[torch.Tensor]]) -> None:
-    """Keep buffers for the next capture, the most recent shapes first, within ``SPARE_BYTES``."""
-    with _spare_lock:
-        for key, returned in buffers.items():
-            _spare[key] = _spare.pop(key, []) + returned
-        while sum(b.nbytes for spares in _spare.values() for b in spares) > SPARE_BYTES:
-            oldest = next(iter(_spare))
-            _spare[oldest].pop()
-            if not _spare[oldest]:
-                del _spare[oldest]
-
-
-def reduce(calls: list[list], output, deferred: Deferred | None = None) -> Capture:
+def reduce(calls: list[list], output, deferred=None) -> Capture:
     """Shrink recorded calls to statistics and display-sized maps, freeing each full copy as it goes.
 
-    A call may hold its output reduced already (a dict), a full copy, or a ``Slot`` of ``deferred``.
+    A call may hold its output reduced already (a dict), a full copy, or a slot of ``deferred``
+    (``explorer.runs.deferred.Deferred``), which stands for its copy until ``reduce_all`` reduces them.
     """
     batched = deferred.reduce_all() if deferred is not None else {}
     layers = []
@@ -287,10 +196,10 @@ def reduce(calls: list[list], output, deferred: Deferred | None = None) -> Captu
         if twin is not None:
             layer = dataclasses.replace(twin, index=index, name=name, type=kind, depth=depth)
         else:
-            if isinstance(copy, Slot):
-                raw = batched[(copy.key, copy.number)]
+            if copy is None or isinstance(copy, dict):
+                raw = copy
             else:
-                raw = copy if copy is None or isinstance(copy, dict) else reduce_output(copy)
+                raw = reduce_output(copy) if isinstance(copy, torch.Tensor) else batched[copy]
             layer = _finish(index, name, kind, depth, shape, raw)
             if copy is not None:
                 done[id(copy)] = layer
