@@ -16,10 +16,12 @@ from explorer.runs.reduction import reduce_maps
 
 # Outputs of at most this many values are copied during the pass and reduced together after it, in
 # batches of one shape: for them the fixed cost of a reduction's dozen tensor operations outweighs their
-# size (ResNet-18 at 224×224: every call from 28×28 on). Larger ones are reduced in their hook, while
-# they are in the cache. A batch holds at most _BATCH_VALUES values: larger batches were slower again
-# (measured per output: 512×7×7 0.17 ms alone, 0.07 ms in 16; 128×28×28 0.21 alone, 0.13 in 4, 0.17 in 16).
-DEFERRED_VALUES = 2**17
+# size. Larger ones are reduced in their hook, while they are in the cache. ResNet-18 at 224×224 defers
+# every call from 64×56×56 on: in a hook each of the reduction's passes over such an output (800 kB) costs
+# about twice what it costs after the pass (1.3 ms less per capture than reducing them in hooks). A batch
+# holds at most _BATCH_VALUES values: larger batches were slower again (measured per output: 512×7×7
+# 0.17 ms alone, 0.07 ms in 16; 128×28×28 0.21 alone, 0.13 in 4, 0.17 in 16).
+DEFERRED_VALUES = 2**18
 _BATCH_VALUES = 2**19
 _MOST_IN_BATCH = 16
 DEFERRED_BYTES = 64 * 2**20  # the most one capture holds in such copies
@@ -75,7 +77,7 @@ class Deferred:
             slots = len(buffers[0])
             for first in range(0, len(self.slots[key]), slots):
                 batch = buffers[first // slots][:min(slots, len(self.slots[key]) - first)]
-                for slot, raw in zip(self.slots[key][first:first + slots], reduce_maps(batch)):
+                for slot, raw in zip(self.slots[key][first:first + slots], reduce_maps(batch, scratch=True)):
                     reduced[slot] = raw
         _give_back(self.buffers)
         self.buffers = {}
