@@ -73,8 +73,11 @@ def reduce_maps(stack: torch.Tensor, stats_later: bool = False, scratch: bool = 
     (a deferred copy) may be overwritten: its maps are quantised in place."""
     count, channels, height, width = stack.shape
     flat = stack.reshape(count * channels, height * width).float()
-    # amin/amax/sum along rows: 0.2 ms on the CPU against 2.4 ms for aminmax(dim=...) (64×112×112).
-    low, high = flat.amin(dim=1).cpu().numpy(), flat.amax(dim=1).cpu().numpy()
+    # amin/amax/sum along rows: 0.2 ms on the CPU against 2.4 ms for aminmax(dim=...) (64×112×112). Along
+    # some row widths under 64 amin and amax crawl (7×7 maps: 0.2 ms each for 14×512×49, sum 0.04); rows
+    # widened to 64 with copies of their first values, which changes neither, take 0.21 ms for both.
+    wide = torch.cat([flat, flat[:, :64 - flat.shape[1]]], 1) if 32 <= flat.shape[1] < 64 and len(flat) > 1024 else flat
+    low, high = wide.amin(dim=1).cpu().numpy(), wide.amax(dim=1).cpu().numpy()
     means = flat.sum(dim=1).cpu().numpy() / flat.shape[1]  # numpy's float32 division: torch's bits
     by_image, nonzero = (count, channels), _nonzero(flat.reshape(count, -1))
     stats = [(low, high, nonzero, height * width)] if stats_later and count == 1 else _stats(
