@@ -87,7 +87,7 @@ def test_the_strongest_channels_of_a_large_stack_are_those_a_stable_sort_takes()
         np.testing.assert_array_equal(raw["chosen"], np.union1d(np.arange(outputs.KEPT_CHANNELS), strongest))
 
 
-@pytest.mark.parametrize("side, factor", [(40, 1), (128, 2), (150, 3), (320, 5)])
+@pytest.mark.parametrize("side, factor", [(40, 1), (128, 2), (150, 3), (130, 3), (320, 5)])
 def test_each_map_value_is_the_step_nearest_its_block_mean(side, factor):
     # Against numpy in float64. Channel 1 has a small range far from 0 (at factor 1 the float32 steps of
     # 1000 are 2.5 map steps: lo − ½ step is no float32 and the maps are rounded instead); channel 2 is flat.
@@ -100,6 +100,7 @@ def test_each_map_value_is_the_step_nearest_its_block_mean(side, factor):
     low, high = reference.min(axis=(1, 2)), reference.max(axis=(1, 2))
     exact = (blocks[:2] - low[:2, None, None]) / (high - low)[:2, None, None] * 255
     assert raw["factor"] == factor and raw["maps"].shape == (3, n, n)
+    np.testing.assert_allclose(raw["means"], reference.mean(axis=(1, 2)), rtol=1e-6)  # blocks tile all but 130
     assert np.abs(raw["maps"][:2] - exact).max() <= 0.5 + 1e-3
     assert np.all(raw["maps"][2] == 0)
 
