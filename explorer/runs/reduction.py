@@ -9,9 +9,9 @@ What is kept:
 - exact statistics of the whole output (min, max, mean, exact zeros, dead channels,
   each channel's mean);
 - feature maps for at most ``2 × KEPT_CHANNELS`` channels (all of them up to that many,
-  else the first ones and the strongest ones), averaged over blocks of a whole factor to at most ``DISPLAY_SIDE``
-  pixels a side, and stored as uint8 with each channel's own min and max to read the
-  values back;
+  else the first ones and the strongest ones), averaged over blocks of a whole factor to
+  at most ``DISPLAY_SIDE`` pixels a side, and stored as uint8 with each channel's own min
+  and max to read the values back;
 - 1-D outputs (fully-connected layers) as float32 vectors.
 """
 
