@@ -135,7 +135,10 @@ def test_a_container_shares_the_arrays_of_the_call_that_made_its_output(resnet18
 
 
 def test_at_most_the_first_and_the_strongest_channels_are_kept(resnet18):
-    layer = next(layer for layer in capture.capture(resnet18, picture(64)).layers if layer.name == "layer4")
+    layers = {layer.name: layer for layer in capture.capture(resnet18, picture(64)).layers}
+    # Up to 2 × KEPT_CHANNELS channels every one is kept.
+    assert list(layers["layer2"].map_channels) == list(range(128)) and len(layers["layer2"].maps) == 128
+    layer = layers["layer4"]
     assert layer.stats.channels == 512
     expected = set(range(capture_results.KEPT_CHANNELS)) | set(np.argsort(-layer.channel_means)[: capture_results.KEPT_CHANNELS])
     assert set(layer.map_channels) == expected

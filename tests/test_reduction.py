@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from explorer.core.registry import get_spec
-from explorer.runs import capture, reduction
+from explorer.runs import capture, deferred, reduction
 from explorer.runs import capture_results as outputs
 
 
@@ -24,7 +24,7 @@ def test_deferred_small_outputs_have_numpys_exact_statistics(resnet18, picture):
     copies = {name: copy.numpy() for name, _, _, _, copy in capture.record(resnet18, picture)[0]}
     layers = {layer.name: layer for layer in capture.capture(resnet18, picture).layers}
     # 128×28×28 and smaller are at most DEFERRED_VALUES values: these were reduced in batches.
-    small = [name for name, copy in copies.items() if copy.ndim == 3 and copy.size <= reduction.DEFERRED_VALUES]
+    small = [name for name, copy in copies.items() if copy.ndim == 3 and copy.size <= deferred.DEFERRED_VALUES]
     assert len(small) > 20 and "layer4.1.conv2" in small and "conv1" not in small
     for name in small:
         reference, layer = copies[name].astype(np.float64), layers[name]
@@ -60,21 +60,21 @@ def test_tied_channel_means_keep_every_channel_the_page_can_ask_for():
 
 
 def test_with_no_room_for_copies_every_output_is_reduced_in_its_hook_alike(resnet18, picture, monkeypatch):
-    deferred = capture.capture(resnet18, picture)
-    monkeypatch.setattr(reduction, "DEFERRED_BYTES", 0)
+    batched = capture.capture(resnet18, picture)
+    monkeypatch.setattr(deferred, "DEFERRED_BYTES", 0)
     in_hooks = capture.capture(resnet18, picture)
     # Stem 4 + 4 stages + 8 blocks × 7 calls (block, conv1, bn1, relu, conv2, bn2, relu again)
     # + 3 downsamples × 3 (Sequential, conv, bn) + avgpool + fc, counted by hand.
-    assert len(deferred.layers) == len(in_hooks.layers) == 4 + 4 + 8 * 7 + 3 * 3 + 2
-    for a, b in zip(deferred.layers, in_hooks.layers, strict=True):
+    assert len(batched.layers) == len(in_hooks.layers) == 4 + 4 + 8 * 7 + 3 * 3 + 2
+    for a, b in zip(batched.layers, in_hooks.layers, strict=True):
         assert a.stats == b.stats, a.name
         np.testing.assert_array_equal(a.maps, b.maps)
 
 
 def test_spare_buffers_stay_within_their_limit(resnet18, picture, monkeypatch):
-    monkeypatch.setattr(reduction, "SPARE_BYTES", 4 * 2**20)
+    monkeypatch.setattr(deferred, "SPARE_BYTES", 4 * 2**20)
     capture.capture(resnet18, picture)
-    kept = sum(b.nbytes for spares in reduction._spare.values() for b in spares)
+    kept = sum(b.nbytes for spares in deferred._spare.values() for b in spares)
     assert 0 < kept <= 4 * 2**20
 
 
@@ -85,3 +85,22 @@ def test_the_strongest_channels_of_a_large_stack_are_those_a_stable_sort_takes()
         np.testing.assert_allclose(raw["means"], image.double().mean(dim=(1, 2)).numpy(), atol=1e-6)
         strongest = np.argsort(-raw["means"], kind="stable")[:outputs.KEPT_CHANNELS]
         np.testing.assert_array_equal(raw["chosen"], np.union1d(np.arange(outputs.KEPT_CHANNELS), strongest))
+
+
+@pytest.mark.parametrize("side, factor", [(40, 1), (128, 2), (150, 3), (130, 3), (320, 5)])
+def test_each_map_value_is_the_step_nearest_its_block_mean(side, factor):
+    # Against numpy in float64. Channel 1 has a small range far from 0 (at factor 1 the float32 steps of
+    # 1000 are 2.5 map steps: lo − ½ step is no float32 and the maps are rounded instead); channel 2 is flat.
+    x = torch.randn(3, side, side, generator=torch.Generator().manual_seed(4))
+    x[1] = 1000 + x[1] * 1e-3 if factor == 1 else 20 + x[1]  # float32 block sums of 1000s would lose that
+    x[2] = 3.5
+    raw = reduction.reduce_output(x)
+    reference, n = x.double().numpy(), side // factor
+    blocks = reference[:, :n * factor, :n * factor].reshape(3, n, factor, n, factor).mean(axis=(2, 4))
+    low, high = reference.min(axis=(1, 2)), reference.max(axis=(1, 2))
+    exact = (blocks[:2] - low[:2, None, None]) / (high - low)[:2, None, None] * 255
+    assert raw["factor"] == factor and raw["maps"].shape == (3, n, n)
+    np.testing.assert_allclose(raw["means"], reference.mean(axis=(1, 2)), rtol=1e-6)  # blocks tile all but 130
+    assert np.abs(raw["maps"][:2] - exact).max() <= 0.5 + 1e-3
+    assert np.all(raw["maps"][2] == 0)
+

@@ -5,8 +5,9 @@ runs the model once. Each module *call* becomes one ``LayerOutput``, in the
 order the calls start (the order torchinfo's layer table uses), so a module
 called twice (ResNet's shared ``relu``) gives two entries.
 
-Each hook reduces the output the moment it appears (``explorer.runs.reduction``):
-no full-size copy is made. (``record`` can keep full copies instead, for tests
+Each hook reduces a large output the moment it appears (``explorer.runs.reduction``),
+and copies a small one into a buffer reduced in batches after the pass
+(``explorer.runs.deferred``). (``record`` can keep full copies instead, for tests
 that compare them with forwards written out by hand.)
 
 A container whose output is the very tensor its last child returned, unchanged
@@ -31,7 +32,8 @@ from torch import nn
 
 from explorer.core.registry import ArchSpec
 from explorer.runs.capture_results import Capture
-from explorer.runs.reduction import Deferred, reduce, reduce_output
+from explorer.runs.deferred import Deferred
+from explorer.runs.reduction import reduce, reduce_output
 from explorer.runs.private_views import lent_view
 
 # Forward passes with every output alive are the app's biggest memory spikes; at most

@@ -2,15 +2,16 @@
 
 A captured output is reduced inside its hook, before any later in-place operation
 (AlexNet's ``ReLU(inplace=True)``, ResNet's ``out += identity``) can overwrite it,
-and while it is still in the processor's cache, so no full-size copy is made. What
-is kept:
+and while it is still in the processor's cache, so no full-size copy is made; small
+outputs are copied and reduced in batches after the pass instead (``explorer.runs.deferred``).
+What is kept:
 
 - exact statistics of the whole output (min, max, mean, exact zeros, dead channels,
   each channel's mean);
-- feature maps for at most ``2 × KEPT_CHANNELS`` channels (the first ones and the
-  strongest ones), averaged over blocks of a whole factor to at most ``DISPLAY_SIDE``
-  pixels a side, and stored as uint8 with each channel's own min and max to read the
-  values back;
+- feature maps for at most ``2 × KEPT_CHANNELS`` channels (all of them up to that many,
+  else the first ones and the strongest ones), averaged over blocks of a whole factor to
+  at most ``DISPLAY_SIDE`` pixels a side, and stored as uint8 with each channel's own min
+  and max to read the values back;
 - 1-D outputs (fully-connected layers) as float32 vectors.
 """
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import threading
 
 import numpy as np
 import torch
@@ -63,45 +63,47 @@ def _stats(low: np.ndarray, high: np.ndarray, means: np.ndarray, nonzero: np.nda
             for i in range(count)]
 
 
-def reduce_maps(stack: torch.Tensor, stats_later: bool = False) -> list[dict]:
+def reduce_maps(stack: torch.Tensor, stats_later: bool = False, scratch: bool = False) -> list[dict]:
     """Statistics and display maps of N outputs of one shape (N×C×H×W), in one go: each step runs once for
     the whole stack, so a network's many small outputs (ResNet's 7×7 and 14×14 layers) do not each pay the
     fixed cost of a dozen tensor operations. Per-channel arithmetic is done in numpy (1 µs a call against
     torch's 3–5 µs, the same float32 bits). With ``stats_later`` (one output, in its hook) the statistics
     are left to ``_finish``: just after a layer has run each numpy call costs several times what it does
-    after the pass (ResNet-18 and AlexNet captures: about 1 ms less each, side by side)."""
+    after the pass (ResNet-18 and AlexNet captures: about 1 ms less each, side by side). A ``scratch`` stack
+    (a deferred copy) may be overwritten: its maps are quantised in place."""
     count, channels, height, width = stack.shape
     flat = stack.reshape(count * channels, height * width).float()
-    # amin/amax/sum along rows: 0.2 ms on the CPU against 2.4 ms for aminmax(dim=...) (64×112×112).
-    low_t = flat.amin(dim=1)
-    low, high = low_t.cpu().numpy(), flat.amax(dim=1).cpu().numpy()
-    means = flat.sum(dim=1).cpu().numpy() / flat.shape[1]  # numpy's float32 division: torch's bits
+    # amin/amax/sum along rows: 0.2 ms on the CPU against 2.4 ms for aminmax(dim=...) (64×112×112). Along
+    # some row widths under 64 amin and amax crawl (7×7 maps: 0.2 ms each for 14×512×49, sum 0.04); rows
+    # widened to 64 with copies of their first values, which changes neither, take 0.21 ms for both.
+    wide = torch.cat([flat, flat[:, :64 - flat.shape[1]]], 1) if 32 <= flat.shape[1] < 64 and len(flat) > 1024 else flat
+    low, high = wide.amin(dim=1).cpu().numpy(), wide.amax(dim=1).cpu().numpy()
+    factor, every = -(-max(height, width) // DISPLAY_SIDE), channels <= 2 * KEPT_CHANNELS
+    # Where every channel's map is kept and whole blocks cover it, a channel's sum is its block sums' sum: one
+    # pass fewer over the output (64×112×112 in a hook: 0.1 ms of about 1).
+    summed = _block_sums(flat.reshape(-1, height, width), factor) if (
+        every and factor > 1 and height % factor == 0 and width % factor == 0) else None
+    sums = flat.sum(dim=1) if summed is None else summed.sum(dim=(1, 2))
+    means = sums.cpu().numpy() / flat.shape[1]  # numpy's float32 division: torch's bits
     by_image, nonzero = (count, channels), _nonzero(flat.reshape(count, -1))
     stats = [(low, high, nonzero, height * width)] if stats_later and count == 1 else _stats(
         low.reshape(by_image), high.reshape(by_image), means.reshape(by_image), nonzero, height * width)
-    if channels <= KEPT_CHANNELS:  # every channel is kept: no selection to make
-        maps, lo_t, lo, hi, owned = flat, low_t, low, high, False
+    # Every channel is kept up to 2 × KEPT_CHANNELS: the first and the strongest 64 of 128 are most of them
+    # (3/4 in ResNet-18), and selecting them cost more than quantising the rest (its 28×28 batches: 0.5 ms
+    # for _chosen and index_select in a capture, against 0.12 ms more quantising).
+    if every:
+        maps, lo, hi, owned = flat, low, high, scratch
         chosen, sizes = [np.arange(channels) for _ in range(count)], [channels] * count
     else:
         kept = _chosen(means.reshape(by_image))
         rows, sizes = np.flatnonzero(kept), kept.sum(axis=1).tolist()
         chosen = np.split(rows % channels, np.cumsum(sizes)[:-1])
         lo, hi, owned = low[rows], high[rows], True
-        maps, lo_t = flat.index_select(0, torch.from_numpy(rows).to(flat.device)), torch.from_numpy(lo).to(flat.device)
+        maps = flat.index_select(0, torch.from_numpy(rows).to(flat.device))
     maps = maps.reshape(-1, height, width)
-    factor = -(-max(height, width) // DISPLAY_SIDE)
     if factor > 1:
-        maps, owned = _block_means(maps, factor), True
-    # A flat channel (max = min) gets scale 0, so every value reads back as its min. ``255 / span`` in torch
-    # is ``span.reciprocal() * 255``; numpy does the same two float32 steps here.
-    span = hi - lo  # 1/inf = 0, without numpy's divide-by-zero warning:
-    scale = 1 / np.where(span > 0, span, np.inf) * 255
-    # In place where the maps are our own (selected or averaged): no full-size temporaries.
-    lo_t, scale_t = lo_t.view(-1, 1, 1), torch.from_numpy(scale.reshape(-1, 1, 1)).to(maps.device)
-    shifted = maps.sub_(lo_t) if owned else maps - lo_t
-    shifted.mul_(scale_t).round_()  # to uint8 through numpy on the CPU: 0.04 ms against torch's 0.3 (64×56×56)
-    on_cpu = shifted.device.type == "cpu"
-    quantised = shifted.numpy().astype(np.uint8) if on_cpu else shifted.to(torch.uint8).cpu().numpy()
+        maps, owned = (_block_sums(maps, factor) if summed is None else summed), True
+    quantised = _quantised(maps, lo, hi, owned, factor * factor)
     ends = list(itertools.accumulate(sizes))
     return [{
         "stats": stats[i], "means": means[i * channels:(i + 1) * channels], "maps": quantised[end - n:end],
@@ -118,8 +120,29 @@ def _nonzero(rows: torch.Tensor) -> np.ndarray:
     return np.array([np.count_nonzero(row != 0) for row in rows.numpy()])
 
 
-def _block_means(maps: torch.Tensor, factor: int) -> torch.Tensor:
-    """Means over factor×factor blocks; rows and columns that do not fill a whole block are dropped.
+def _quantised(maps: torch.Tensor, lo: np.ndarray, hi: np.ndarray, owned: bool, values: int) -> np.ndarray:
+    """uint8 maps, ``(mean − lo) · 255 / (hi − lo)`` rounded to the nearest, from sums of ``values`` values.
+
+    Shifting before scaling keeps a channel with a small range far from 0 exact, where ``x · scale + bias``
+    would cancel. Where ``lo − ½ step`` is itself exact enough in float32 (off by under 1/4096 step: every
+    channel whose ``|lo|`` is under 4096 steps), the rounding is folded into the shift and done by the cast's
+    truncation, and the block means' division into the scale: 64×56×56 0.051 ms against 0.075 with
+    ``round_``. A flat channel (max = min) gets scale 0: every value reads back as its min.
+    """
+    span = hi - lo  # 1/inf = 0, without numpy's divide-by-zero warning:
+    scale = 1 / np.where(span > 0, span, np.inf) * 255
+    folded = bool(np.all(np.abs(lo) * scale < 4096))
+    shift = (lo - np.divide(0.5, scale, out=np.zeros_like(scale), where=scale > 0) if folded else lo) * values
+    shift_t, scale_t = (torch.from_numpy(a.reshape(-1, 1, 1)).to(maps.device) for a in (shift, scale / values))
+    # In place where the maps are our own (selected, summed or a scratch copy): no full-size temporaries.
+    shifted = (maps.sub_(shift_t) if owned else maps - shift_t).mul_(scale_t)
+    shifted = shifted if folded else shifted.round_()
+    # To uint8 through numpy on the CPU: 0.04 ms against torch's 0.3 (64×56×56).
+    return shifted.numpy().astype(np.uint8) if shifted.device.type == "cpu" else shifted.to(torch.uint8).cpu().numpy()
+
+
+def _block_sums(maps: torch.Tensor, factor: int) -> torch.Tensor:
+    """Sums over factor×factor blocks; rows and columns that do not fill a whole block are dropped.
 
     For small factors, adding strided slices is several times faster on the CPU than avg_pool2d, and summing
     the rows of each block first, then the columns, reads the map once instead of factor times (64×112×112
@@ -128,7 +151,7 @@ def _block_means(maps: torch.Tensor, factor: int) -> torch.Tensor:
     and numpy the columns' stride-2 slices (0.056 ms against torch's 0.08–0.10), in the same order.
     """
     if factor > 4:
-        return F.avg_pool2d(maps, factor)
+        return F.avg_pool2d(maps, factor, divisor_override=1)
     height, width = (maps.shape[1] // factor) * factor, (maps.shape[2] // factor) * factor
     rows = maps[:, 0:height:factor, :width] + maps[:, 1:height:factor, :width]
     for i in range(2, factor):
@@ -138,7 +161,6 @@ def _block_means(maps: torch.Tensor, factor: int) -> torch.Tensor:
     total = rows[:, :, 0::factor] + rows[:, :, 1::factor]
     for j in range(2, factor):
         total += rows[:, :, j::factor]
-    total *= 1 / factor**2
     return torch.from_numpy(total) if cpu else total
 
 
@@ -180,102 +202,11 @@ def reduce_output(copy: torch.Tensor, stats_later: bool = False) -> dict:
     return reduce_maps(copy[None], stats_later)[0] if copy.dim() == 3 else _reduce_vector(copy)
 
 
-# Outputs of at most this many values are copied during the pass and reduced together after it, in
-# batches of one shape: for them the fixed cost of a reduction's dozen tensor operations outweighs their
-# size (ResNet-18 at 224×224: every call from 28×28 on). Larger ones are reduced in their hook, while
-# they are in the cache. A batch holds at most _BATCH_VALUES values: larger batches were slower again
-# (measured per output: 512×7×7 0.17 ms alone, 0.07 ms in 16; 128×28×28 0.21 alone, 0.13 in 4, 0.17 in 16).
-DEFERRED_VALUES = 2**17
-_BATCH_VALUES = 2**19
-_MOST_IN_BATCH = 16
-DEFERRED_BYTES = 64 * 2**20  # the most one capture holds in such copies
-# Buffers are used again by later captures: fresh memory costs a page fault per 4 kB the first time it is
-# written (measured: 6.7 ms of system time per ResNet-18 capture with fresh buffers, against 1.0 ms).
-SPARE_BYTES = 32 * 2**20
-_spare: dict[tuple, list[torch.Tensor]] = {}
-_spare_lock = threading.Lock()
-
-
-def _slots(output: torch.Tensor) -> int:
-    return max(1, min(_MOST_IN_BATCH, _BATCH_VALUES // output.numel()))
-
-
-class Slot:
-    """Where a deferred output's copy sits; its identity stands for that output until it is reduced."""
-
-    __slots__ = ("key", "number")
-
-    def __init__(self, key: tuple, number: int) -> None:
-        self.key, self.number = key, number
-
-
-class Deferred:
-    """Small C×H×W outputs copied into one buffer per shape during a pass, reduced together after it."""
-
-    def __init__(self) -> None:
-        self.buffers: dict[tuple, list[torch.Tensor]] = {}
-        self.filled: dict[tuple, int] = {}
-        self.bytes = 0
-
-    def add(self, output: torch.Tensor) -> Slot | None:
-        """A copy of ``output`` kept for later, or None where it should be reduced now (too large, or the
-        capture's copies are at their limit)."""
-        if output.dim() != 3 or not 0 < output.numel() <= DEFERRED_VALUES:
-            return None
-        key = (tuple(output.shape), output.dtype, output.device)
-        buffers = self.buffers.get(key, [])
-        number = self.filled.get(key, 0)
-        slots = _slots(output)
-        if number == len(buffers) * slots:
-            size = slots * output.numel() * output.element_size()
-            if self.bytes + size > DEFERRED_BYTES:
-                return None
-            self.bytes += size
-            buffers.append(_take_spare(key, slots))
-            self.buffers[key] = buffers
-        buffers[number // slots][number % slots].copy_(output)
-        self.filled[key] = number + 1
-        return Slot(key, number)
-
-    def reduce_all(self) -> dict[tuple, dict]:
-        """Every kept copy reduced, by (shape key, number); the buffers are let go."""
-        reduced = {}
-        for key, buffers in self.buffers.items():
-            slots = len(buffers[0])
-            for first in range(0, self.filled[key], slots):
-                batch = buffers[first // slots][:min(slots, self.filled[key] - first)]
-                for number, raw in enumerate(reduce_maps(batch), first):
-                    reduced[(key, number)] = raw
-        _give_back(self.buffers)
-        self.buffers = {}
-        return reduced
-
-
-def _take_spare(key: tuple, slots: int) -> torch.Tensor:
-    shape, dtype, device = key
-    with _spare_lock:
-        spares = _spare.get(key)
-        if spares:
-            return spares.pop()
-    return torch.empty((slots, *shape), dtype=dtype, device=device)
-
-
-def _give_back(buffers: dict[tuple, list[torch.Tensor]]) -> None:
-    """Keep buffers for the next capture, the most recent shapes first, within ``SPARE_BYTES``."""
-    with _spare_lock:
-        for key, returned in buffers.items():
-            _spare[key] = _spare.pop(key, []) + returned
-        while sum(b.nbytes for spares in _spare.values() for b in spares) > SPARE_BYTES:
-            oldest = next(iter(_spare))
-            _spare[oldest].pop()
-            if not _spare[oldest]:
-                del _spare[oldest]
-
-
-def reduce(calls: list[list], output, deferred: Deferred | None = None) -> Capture:
+def reduce(calls: list[list], output, deferred=None) -> Capture:
     """Shrink recorded calls to statistics and display-sized maps, freeing each full copy as it goes.
 
-    A call may hold its output reduced already (a dict), a full copy, or a ``Slot`` of ``deferred``.
+    A call may hold its output reduced already (a dict), a full copy, or a slot of ``deferred``
+    (``explorer.runs.deferred.Deferred``), which stands for its copy until ``reduce_all`` reduces them.
     """
     batched = deferred.reduce_all() if deferred is not None else {}
     layers = []
@@ -287,10 +218,10 @@ def reduce(calls: list[list], output, deferred: Deferred | None = None) -> Captu
         if twin is not None:
             layer = dataclasses.replace(twin, index=index, name=name, type=kind, depth=depth)
         else:
-            if isinstance(copy, Slot):
-                raw = batched[(copy.key, copy.number)]
+            if copy is None or isinstance(copy, dict):
+                raw = copy
             else:
-                raw = copy if copy is None or isinstance(copy, dict) else reduce_output(copy)
+                raw = reduce_output(copy) if isinstance(copy, torch.Tensor) else batched[copy]
             layer = _finish(index, name, kind, depth, shape, raw)
             if copy is not None:
                 done[id(copy)] = layer
