@@ -286,7 +286,8 @@ with prediction_col:
 
 st.header("The picture's path through the network")
 picture(
-    drawings.path_strip(key=key, _result=result, _shown=prepared.shown), descriptions.path_text(result, spec.name), output_format="JPEG",
+    drawings.path_strip(key=key, _result=result, _shown=prepared.shown), descriptions.path_text(result, spec.name),
+    output_format="JPEG",
     caption="One map per stage: the channel with the strongest mean activation, where the map size changes.",
 )
 

@@ -103,7 +103,7 @@ def tiled(tiles: np.ndarray, columns: int, gap: int = 2, scale: int = 1) -> np.n
 
     Every tile is written in one broadcast copy through a strided view of the canvas, each row of tiles
     followed by a gap: enlarging with ``repeat`` and then placing the tiles one by one copied the image
-    three times (64 maps of 28×28 at scale 3: 2.9 ms, now 0.6 ms).
+    three times (64 maps of 28×28 at scale 3: 2.9 ms before, 2.1 ms now, on a loaded machine).
     """
     n, h, w, depth = tiles.shape
     rows = math.ceil(n / columns)

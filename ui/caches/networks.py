@@ -67,5 +67,6 @@ def run_problem(selection, batch: int = 1) -> str | None:
     problem = size_problem(spec, size)
     if problem:
         return problem
-    table = cached_layer_table(arch_id=spec.id, height=size.height, width=size.width, batch=size.batch)  # keywords: see ui/caches
+    # Keywords: a cheaper cache key (ui/caches).
+    table = cached_layer_table(arch_id=spec.id, height=size.height, width=size.width, batch=size.batch)
     return memory_refusal(spec, size, table.totals)

@@ -25,16 +25,17 @@ from ui.panels import receptive_click
 # "architecture id|height|width|device|weights key|picture digest": what fixes a capture, as one string
 # (a cheaper cache key than a tuple: ui/caches).
 CaptureKey = str
-
-
-def channel_list(channels) -> str:
-    return ",".join(str(int(channel)) for channel in channels)
+SHOWN_SIDE = 224  # the pictures at the top of the page are shown about this wide
+PNG_COMPRESSION = 3  # zlib level: for the small crisp pictures, near level 9's size at a third of the time
 
 
 def capture_key(arch_id: str, height: int, width: int, device: str, weights_key: str, digest: str) -> CaptureKey:
     return "|".join(str(part) for part in (arch_id, height, width, device, weights_key, digest))
-SHOWN_SIDE = 224  # the pictures at the top of the page are shown about this wide
-PNG_COMPRESSION = 3  # zlib level: for the small pictures and the strip, near level 9's size at a third of the time
+
+
+def channel_list(channels) -> str:
+    """Channel numbers as one string for a cache key (``channel_grid``)."""
+    return ",".join(str(int(channel)) for channel in channels)
 
 
 def png(picture: np.ndarray | Image.Image) -> bytes:
