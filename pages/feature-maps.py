@@ -59,7 +59,7 @@ SCALES = {"channel": "Each channel on its own", "layer": "Whole layer on one sca
 # A resource cache, not a data cache: every run gets the one read-only capture instead of
 # unpickling a copy of it (several milliseconds, and a copy per session held by the fragment).
 @st.cache_resource(max_entries=8, show_spinner="Running the network once and keeping every layer's output…")
-def captured(key: CaptureKey, _spec: ArchSpec, _prepared, _model) -> Capture:
+def captured(*, key: CaptureKey, _spec: ArchSpec, _prepared, _model) -> Capture:
     result = capture.run_on_image(_spec, _model, _prepared.tensor)
     memory.release_freed_memory()  # the pass's activations, up to hundreds of MB (explorer/memory.py)
     return result
@@ -230,14 +230,15 @@ def show_maps(key: CaptureKey, layer: LayerOutput, selection: Selection, prepare
 
 def show_vector(key: CaptureKey, spec: ArchSpec, layer: LayerOutput, is_final: bool, names: list[str]) -> None:
     show_stats(layer)
-    st.plotly_chart(drawings.vector_chart(key, layer.index, layer), width="stretch", key="fm_vector")
+    st.plotly_chart(drawings.vector_chart(key=key, layer_index=layer.index, _layer=layer), width="stretch",
+                    key="fm_vector")
     st.caption(descriptions.vector_text(layer.name, layer.vector))  # the chart's numbers, for every reader
     if is_final:
         shown = min(10, spec.num_classes)
         classes = tuple(top_classes(spec, layer.vector, shown, names))
         st.plotly_chart(drawings.probability_chart(
-            key, layer.index, classes, f"Softmax of this layer: the {shown} most probable classes"),
-            width="stretch", key="fm_softmax")
+            key=key, layer_index=layer.index, classes=classes,
+            title=f"Softmax of this layer: the {shown} most probable classes"), width="stretch", key="fm_softmax")
         st.caption(descriptions.top_classes_text(classes))
 
 

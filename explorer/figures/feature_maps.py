@@ -111,8 +111,10 @@ def tiled(tiles: np.ndarray, columns: int, gap: int = 2, scale: int = 1) -> np.n
     canvas = np.empty((rows, th + gap, columns, tw + gap, depth), np.uint8)
     canvas[:, th:] = GAP_COLOUR
     canvas[:, :th, :, tw:] = GAP_COLOUR
-    grid = np.full((rows * columns, h, w, depth), GAP_COLOUR, np.uint8) if n < rows * columns else tiles
-    grid[:n] = tiles
+    grid = tiles
+    if n < rows * columns:  # the last row's missing tiles are gap
+        grid = np.full((rows * columns, h, w, depth), GAP_COLOUR, np.uint8)
+        grid[:n] = tiles
     # Widened first (a third of the image at scale 3), then each of its lines written ``scale`` times through
     # the canvas's tile areas seen as (row, y, repeat, column, x, colour), strides taken from the canvas.
     wide = grid.reshape(rows, columns, h, w, depth).transpose(0, 2, 1, 3, 4).repeat(scale, axis=3)

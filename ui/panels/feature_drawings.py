@@ -23,7 +23,7 @@ from explorer.runs.capture_results import Capture, LayerOutput
 from ui.panels import receptive_click
 
 # "architecture id|height|width|device|weights key|picture digest": what fixes a capture, as one string
-# (a cheaper cache key than a tuple: ui/caches).
+# (a cheaper cache key than a tuple; the caches below take keywords only, for the same reason: ui/caches).
 CaptureKey = str
 SHOWN_SIDE = 224  # the pictures at the top of the page are shown about this wide
 PNG_COMPRESSION = 3  # zlib level: for the small crisp pictures, near level 9's size at a third of the time
@@ -70,7 +70,7 @@ def shown_picture(image: Image.Image, crisp: bool) -> tuple[bytes, str]:
 
 # About 60 kB a picture pair; 32 pairs.
 @st.cache_resource(max_entries=32, show_spinner=False)
-def input_pictures(key: CaptureKey, _original: Image.Image, _received: np.ndarray) -> tuple[tuple[bytes, str], ...]:
+def input_pictures(*, key: CaptureKey, _original: Image.Image, _received: np.ndarray) -> tuple[tuple[bytes, str], ...]:
     """The picture as loaded and what the network receives (small ones enlarged), at the page's width,
     each as (encoded bytes, format)."""
     received = enlarged(_received)
@@ -90,7 +90,7 @@ def _at_most_shown_side(image: Image.Image) -> Image.Image:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def path_strip(key: CaptureKey, _result: Capture, _shown: np.ndarray) -> bytes:
+def path_strip(*, key: CaptureKey, _result: Capture, _shown: np.ndarray) -> bytes:
     """The strip as JPEG: at quality 95 without chroma subsampling its labels and square map pixels look the
     same as in PNG (compared enlarged) at about the same size (52 kB against 49 for ResNet-18), in 0.4 ms
     against 3.2 ms: its photo and fine-grained maps are what PNG compresses slowly."""
@@ -99,7 +99,7 @@ def path_strip(key: CaptureKey, _result: Capture, _shown: np.ndarray) -> bytes:
 
 # A 64-channel grid is 0.2–0.8 MB of JPEG: 128 entries stay under about 100 MB.
 @st.cache_resource(max_entries=128, show_spinner=False)
-def channel_grid(key: CaptureKey, layer_index: int, channels: str, colour_map: str, per_channel: bool,
+def channel_grid(*, key: CaptureKey, layer_index: int, channels: str, colour_map: str, per_channel: bool,
                  _layer: LayerOutput) -> bytes:
     """``channels``: the channel numbers shown, comma-separated (``channel_list``), in order."""
     maps = _layer.channel_maps([int(channel) for channel in channels.split(",")])
@@ -108,16 +108,17 @@ def channel_grid(key: CaptureKey, layer_index: int, channels: str, colour_map: s
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def channel_heatmap(key: CaptureKey, layer_index: int, channel: int, colour_map: str, _layer: LayerOutput) -> go.Figure:
+def channel_heatmap(*, key: CaptureKey, layer_index: int, channel: int, colour_map: str, _layer: LayerOutput) -> go.Figure:
     """The enlarged channel, with the markers that make its squares clickable (a shared figure: never changed after)."""
     return receptive_click.clickable(feature_grid.channel_heatmap(_layer, channel, colour_map))
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def vector_chart(key: CaptureKey, layer_index: int, _layer: LayerOutput) -> go.Figure:
+def vector_chart(*, key: CaptureKey, layer_index: int, _layer: LayerOutput) -> go.Figure:
     return feature_grid.vector_chart(_layer)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def probability_chart(key: CaptureKey, layer_index: int, classes: tuple[tuple[str, float], ...], title: str) -> go.Figure:
+def probability_chart(*, key: CaptureKey, layer_index: int, classes: tuple[tuple[str, float], ...],
+                      title: str) -> go.Figure:
     return feature_grid.probability_chart(list(classes), title)

@@ -45,7 +45,7 @@ REPLACEMENT_WAIT_S = 0.25
 # 15 ms of server CPU per upload) and unpickled a copy on every rerun. Nothing changes these objects: the pages
 # and the library copy the tensor before taking gradients or moving it.
 @st.cache_resource(max_entries=16, show_spinner=False)
-def prepared_input(digest: str, arch_id: str, height: int, width: int, weights: str,
+def prepared_input(*, digest: str, arch_id: str, height: int, width: int, weights: str,
                    _data: bytes) -> tuple[images.LoadedImage, images.PreparedInput]:
     """Decode and preprocess once per picture (keyed by its hash), network input and weights."""
     spec = get_spec(arch_id)
