@@ -188,6 +188,25 @@ def test_a_change_of_one_fragments_values_reruns_that_fragment_alone(server):
     assert settled(lambda: len(session.reruns) == 3) and session.reruns[2][2] == ""
 
 
+def test_a_change_inside_nested_fragments_reruns_the_smallest_that_shows_it(server):
+    sessions, as_session = server
+    room = Classroom(MemoryStore())
+    lead = room.start()
+    version = room.publish(lead, {"page": "feature-maps", "fm.layer": "conv1", "picture": {"digest": "aa"}})
+    session = as_session("s1")
+    session.fragments = {"frag-picture", "frag-maps"}
+    # Feature maps: the picture's fragment holds the layer's; the outer one is listed first here.
+    scopes = {"frag-picture": frozenset({"picture", "fm.layer"}), "frag-maps": frozenset({"fm.layer"})}
+    class_push.following(room, lead.code, version, room.look(lead.code).values, scopes)
+    room.publish(lead, {"fm.layer": "conv2"})
+    assert settled(lambda: session.reruns) and session.reruns[0][2] == "frag-maps"
+    as_session("s1")
+    class_push.was_pushed()
+    class_push.drawn(version + 1, room.look(lead.code).values)
+    room.publish(lead, {"picture": {"digest": "bb"}})  # the teacher's new photo: the picture's fragment
+    assert settled(lambda: len(session.reruns) == 2) and session.reruns[1][2] == "frag-picture"
+
+
 def test_a_change_of_page_reruns_the_follower_on_the_teachers_new_page(server):
     sessions, as_session = server
     room = Classroom(MemoryStore())

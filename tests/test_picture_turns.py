@@ -137,3 +137,46 @@ def test_the_pause_sentence_counts_the_pictures_that_go_first():
 
     assert pause_sentence(3, 64, 512) == "Score-CAM pauses while 3 new pictures go first; 64 of 512 passes are done."
     assert pause_sentence(1, 96, 512) == "Score-CAM pauses while 1 new picture goes first; 96 of 512 passes are done."
+
+
+class _Clock:
+    """time.monotonic and time.sleep for ``pictures``, without waiting."""
+
+    def __init__(self):
+        self.now, self.slept = 0.0, 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+        self.slept += seconds
+
+
+def _replacement_wait(monkeypatch, *, waiting_after_s, fragment_rerun):
+    """Run ``wait_for_a_replacement`` with a request arriving after ``waiting_after_s``: (slept, reruns asked)."""
+    from ui import streamlit_adapter
+    from ui.selection import pictures
+
+    clock, reruns = _Clock(), []
+    monkeypatch.setattr(pictures, "time", clock)
+    monkeypatch.setattr(streamlit_adapter, "rerun_waiting", lambda: clock.now >= waiting_after_s)
+    monkeypatch.setattr(streamlit_adapter, "fragment_rerun", lambda: fragment_rerun)
+    monkeypatch.setattr(pictures.st, "rerun", lambda scope="app": reruns.append(scope))
+    pictures.wait_for_a_replacement()
+    return clock.slept, reruns
+
+
+def test_a_replacement_arriving_stops_a_fragments_run_at_once(monkeypatch):
+    slept, reruns = _replacement_wait(monkeypatch, waiting_after_s=0.07, fragment_rerun=True)
+    assert reruns == ["fragment"]  # merged with the waiting request, it stops this run
+    assert 0.07 <= slept < 0.07 + 2 * 0.02
+
+
+def test_a_full_run_leaves_stopping_to_streamlit_and_a_removal_waits_the_whole_time(monkeypatch):
+    from ui.selection import pictures
+
+    slept, reruns = _replacement_wait(monkeypatch, waiting_after_s=0.05, fragment_rerun=False)
+    assert reruns == [] and 0.05 <= slept < 0.09  # its next element stops it
+    slept, reruns = _replacement_wait(monkeypatch, waiting_after_s=float("inf"), fragment_rerun=True)
+    assert reruns == [] and pictures.REPLACEMENT_WAIT_S <= slept < pictures.REPLACEMENT_WAIT_S + 0.03

@@ -87,3 +87,17 @@ def test_a_follower_is_not_registered_for_a_push_that_cannot_happen(monkeypatch)
     room = Classroom(MemoryStore())
     push.following(room, room.start().code, 1)
     assert push.count() == 0  # the student's poll brings each change instead
+
+
+def test_a_waiting_rerun_is_seen_in_streamlits_own_request_queue(monkeypatch):
+    from types import SimpleNamespace
+
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
+
+    requests = ScriptRequests()
+    monkeypatch.setattr(streamlit_adapter, "get_script_run_ctx", lambda: SimpleNamespace(script_requests=requests))
+    assert streamlit_adapter.rerun_waiting() is False  # nothing asked yet
+    requests.request_rerun(RerunData(fragment_id="uploader-fragment"))  # what a widget in a fragment sends
+    assert streamlit_adapter.rerun_waiting() is True
+    requests.on_scriptrunner_ready()  # the runner takes the request up: nothing waits any more
+    assert streamlit_adapter.rerun_waiting() is False

@@ -18,6 +18,10 @@ tests/test_streamlit_adapter.py names each internal and fails with a sentence wh
   follower is on, and the page to put it on, in the form ``request_rerun`` takes. (``ClientState`` can
   also name a page by its address, ``page_name``; that would change how a pushed rerun picks its page,
   which this move of files does not do.)
+- ``ScriptRunContext.script_requests`` and its ``ScriptRequests._state``: whether the browser has asked for
+  another run that this one has not stopped for. Streamlit lets a fragment's own rerun finish before the
+  next one for that fragment starts; a photo replaced in an uploader inside a fragment arrives as two such
+  reruns (the old file dropped, then the new one), and the first would redraw the whole fragment for nothing.
 - ``ScriptRunContext.fragment_ids_this_run`` and ``ThreadState.get().fragment_id``: whether this
   run is a fragment's rerun, and which fragment runs now (the public API has neither).
 - The frontend's ``data-testid="stFileUploader"`` (``UPLOADER``), around each file uploader's
@@ -64,6 +68,11 @@ def _context():
     return ScriptRunContext
 
 
+def _script_requests():
+    from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequests
+    return ScriptRequests
+
+
 def _page():
     from streamlit.navigation.page import StreamlitPage
     return StreamlitPage
@@ -82,6 +91,8 @@ INTERNALS: dict[str, Callable[[], bool]] = {
     "AppSession.has_fragment": lambda: hasattr(_app_session(), "has_fragment"),
     "AppSession._browser_queue": lambda: "self._browser_queue" in _source(_app_session().__init__),
     "ScriptRunContext.page_script_hash": lambda: hasattr(_context(), "page_script_hash"),
+    "ScriptRunContext.script_requests": lambda: "script_requests" in _context().__dataclass_fields__,
+    "ScriptRequests._state": lambda: "self._state" in _source(_script_requests().__init__),
     "ScriptRunContext.fragment_ids_this_run": lambda: "fragment_ids_this_run" in _context().__dataclass_fields__,
     "ThreadState.get().fragment_id": lambda: "fragment_id" in _returned_fields(_thread_state().get),
     "StreamlitPage._script_hash": lambda: "_script_hash" in _source(_page()),
@@ -213,6 +224,16 @@ def fragment_rerun() -> bool:
     """Whether this run is a fragment's rerun rather than a full run of the page."""
     ctx = get_script_run_ctx()
     return ctx is not None and bool(getattr(ctx, "fragment_ids_this_run", None))
+
+
+def rerun_waiting() -> bool:
+    """Whether the browser has asked for another run that this one has not stopped for yet (False where this
+    Streamlit keeps its requests elsewhere)."""
+    ctx = get_script_run_ctx()
+    state = getattr(getattr(ctx, "script_requests", None), "_state", None)
+    if ctx is not None and state is None:
+        _without("ScriptRequests._state", "a replaced photo in a fragment redraws the fragment once more")
+    return getattr(state, "name", None) == "RERUN"
 
 
 def current_fragment_id() -> str | None:

@@ -165,8 +165,10 @@ def _changed(code: str, version: int, classroom: Classroom) -> None:
                 follower.shown = version  # one rerun per change, however often it is announced
                 follower.page_hash = page or follower.page_hash
                 names = changed(follower.values, now.values) if now is not None and not now.ended else None
-                follower.fragment = next((fragment for fragment, shown in follower.scopes.items()
-                                          if names and names <= shown), None)
+                # The smallest fragment that shows every changed value (one may sit inside another).
+                follower.fragment = min((fragment for fragment, shown in follower.scopes.items()
+                                         if names and names <= shown),
+                                        key=lambda fragment: len(follower.scopes[fragment]), default=None)
                 if session_id not in _waiting:
                     _waiting.append(session_id)
         if _waiting and not _worker:

@@ -21,6 +21,7 @@ from explorer.core import admission, thread_share
 from explorer.core.errors import UserError
 from explorer.core.registry import ArchSpec, get_spec
 from explorer.inputs import images, samples
+from ui import streamlit_adapter
 from ui.classroom import follow
 from ui.widgets import photo_shrink
 
@@ -33,11 +34,12 @@ SOURCES = {
 }
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 # A photo chosen in place of another often reaches the server as two reruns: Streamlit's uploader first drops
-# the old file (a run with none, which redraws the whole page from caches, about 19 ms of server CPU on
-# Feature maps) and then sends the new one, whose rerun stops the first at its next element. A run that finds
-# the file just gone waits this long first, so that the new file's rerun usually stops it before it draws;
-# a student who removed the photo sees the last picture kept a quarter of a second later.
+# the old file (a run with none, which would redraw the page or fragment from caches, about 19 ms of server CPU
+# on Feature maps) and then sends the new one. A run that finds the file just gone waits up to this long for
+# that second request and then stops for it (``wait_for_a_replacement``); a student who removed the photo
+# sees the last picture kept a quarter of a second later.
 REPLACEMENT_WAIT_S = 0.25
+REPLACEMENT_POLL_S = 0.02
 
 
 # Entries hold a decoded picture of at most 2048 pixels a side (about 12 MB). A resource cache: every run and
@@ -159,7 +161,19 @@ def picture_or_last_good(data: bytes | None, about, selection, *, kept_key: str,
 
 
 def wait_for_a_replacement() -> None:
-    time.sleep(REPLACEMENT_WAIT_S)  # see REPLACEMENT_WAIT_S
+    """Wait up to ``REPLACEMENT_WAIT_S`` for the browser's next request, which stops this run.
+
+    A full run stops by itself at its next element once a request waits. A fragment's own rerun does
+    not (Streamlit lets it finish first), so it asks to rerun the fragment, which Streamlit merges with
+    the waiting request (the new file included) and which stops this run at once.
+    """
+    deadline = time.monotonic() + REPLACEMENT_WAIT_S
+    while time.monotonic() < deadline:
+        if streamlit_adapter.rerun_waiting():
+            if streamlit_adapter.fragment_rerun():
+                st.rerun(scope="fragment")
+            return
+        time.sleep(REPLACEMENT_POLL_S)
 
 
 def uploaded_picture(label: str, key: str) -> bytes | None:
