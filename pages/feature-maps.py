@@ -201,7 +201,9 @@ def _drawable_here(counts: list[int]):
 
 def show_maps(key: CaptureKey, layer: LayerOutput, selection: Selection, prepared: images.PreparedInput, model) -> None:
     channels = layer.stats.channels
-    counts = [n for n in CHANNEL_COUNTS if n < channels] + [min(channels, CHANNEL_COUNTS[-1])]
+    most = min(channels, CHANNEL_COUNTS[-1])
+    # Each count once: with "64" twice among its counts, the browser's slider showed 1 channel, not 64.
+    counts = [n for n in CHANNEL_COUNTS if n < most] + [most]
     count_col, order_col, colour_col, scale_col = st.columns(4)
     # A class sees the teacher's grid as drawn, so that the teacher's enlarged channel is among those shown.
     with follow.followed_keys("fm.grid", GRID_KEYS, adapt=_drawable_here(counts)) as following:

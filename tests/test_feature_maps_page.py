@@ -84,6 +84,11 @@ def test_an_uploaded_photo_gives_a_grid_and_five_imagenet_classes(app_test):
     at.selectbox(key="fm_layer").set_value("layer2.0.conv1").run()
     assert not at.exception
     assert any("layer2.0.conv1" in (image.proto.imgs[0].caption or "") for image in at.get("image"))
+    # 128 channels: the slider offers each count once, up to the 64 the grid can show, and starts there.
+    count = at.select_slider(key="fm_count")
+    assert list(count.options) == ["1", "4", "9", "16", "25", "36", "49", "64"] and count.value == 64
+    assert any((image.proto.imgs[0].caption or "").startswith("64 of 128 channels of layer2.0.conv1")
+               for image in at.get("image"))
     assert {m.label for m in at.metric} >= {"Min", "Max", "Mean", "Exact zeros", "Dead channels"}
 
 

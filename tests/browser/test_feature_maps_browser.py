@@ -41,7 +41,8 @@ def test_upload_a_photo_pick_a_middle_layer_of_resnet18_and_see_the_grid_and_top
                 re.compile(r"^\d+\. layer2\.0\.conv1 · Conv2d"))
     settle(page)
 
-    grid_caption = page.get_by_text(re.compile(r"channels of layer2\.0\.conv1, left to right"))
+    # The slider starts at the most the grid shows (a second "64" among its counts once put it at 1).
+    grid_caption = page.get_by_text(re.compile(r"^64 of 128 channels of layer2\.0\.conv1, left to right"))
     expect(grid_caption).to_be_visible()
     # The uploaded picture, what the network receives, the path strip and the channel grid.
     assert page.locator('[data-testid="stImage"]').count() >= 4
