@@ -34,7 +34,7 @@ from ui.caches.networks import run_problem, stop_if
 from ui.classroom import follow
 from ui.frame import keep_in_frame
 from ui.panels import feature_drawings as drawings
-from ui.panels import receptive_click
+from ui.panels import layer_numbers, receptive_click
 from ui.panels.feature_drawings import SHOWN_SIDE, CaptureKey
 from ui.selection.pictures import SOURCES, digest_of, picture_or_last_good, turn_for_picture, uploaded_picture
 from ui.selection.record import Selection
@@ -177,18 +177,6 @@ def pick_channel(chosen: np.ndarray) -> int:
                             **default_unless_chosen(FEATURE_CHANNEL, options, options[0]))
 
 
-def show_stats(layer: LayerOutput) -> None:
-    stats = layer.stats
-    cells = st.columns(5)
-    cells[0].metric("Min", f"{stats.minimum:.4g}")
-    cells[1].metric("Max", f"{stats.maximum:.4g}")
-    cells[2].metric("Mean", f"{stats.mean:.4g}")
-    cells[3].metric("Exact zeros", f"{stats.zero_share:.1%}", help="Share of all values in this output that are exactly 0.")
-    if stats.dead_channels is not None:
-        cells[4].metric("Dead channels", f"{stats.dead_channels} of {stats.channels}",
-                        help="Channels that are 0 at every position for this picture.")
-
-
 GRID_KEYS = ("fm_count", "fm_order", "fm_colours", "fm_scale")
 
 
@@ -219,7 +207,7 @@ def show_maps(key: CaptureKey, layer: LayerOutput, selection: Selection, prepare
                                  colour_map=colour_map, per_channel=scale == "channel", _layer=layer)
     pooled = f"; each map averaged over {layer.pool_factor}×{layer.pool_factor} pixels for display" if layer.pool_factor > 1 else ""
     shown = ", ".join(str(c) for c in chosen[:12]) + ("…" if len(chosen) > 12 else "")
-    show_stats(layer)
+    layer_numbers.show_stats(layer)
     grid_col, zoom_col = st.columns([3, 2])
     picture(grid, descriptions.channel_grid_text(layer, chosen, colour_map, scale == "channel"), place=grid_col,
             output_format="JPEG",
@@ -233,20 +221,6 @@ def show_maps(key: CaptureKey, layer: LayerOutput, selection: Selection, prepare
         st.caption(descriptions.map_text(f"Channel {channel} of {layer.name}", layer.channel_maps([channel])[0]))
 
 
-def show_vector(key: CaptureKey, spec: ArchSpec, layer: LayerOutput, is_final: bool, names: list[str]) -> None:
-    show_stats(layer)
-    st.plotly_chart(drawings.vector_chart(key=key, layer_index=layer.index, _layer=layer), width="stretch",
-                    key="fm_vector")
-    st.caption(descriptions.vector_text(layer.name, layer.vector))  # the chart's numbers, for every reader
-    if is_final:
-        shown = min(10, spec.num_classes)
-        classes = tuple(top_classes(spec, layer.vector, shown, names))
-        st.plotly_chart(drawings.probability_chart(
-            key=key, layer_index=layer.index, classes=classes,
-            title=f"Softmax of this layer: the {shown} most probable classes"), width="stretch", key="fm_softmax")
-        st.caption(descriptions.top_classes_text(classes))
-
-
 @follow.fragment
 def inside_one_layer(key: CaptureKey, result: Capture, names: list[str], selection: Selection,
                      prepared: images.PreparedInput, model) -> None:
@@ -257,7 +231,7 @@ def inside_one_layer(key: CaptureKey, result: Capture, names: list[str], selecti
         show_maps(key, layer, selection, prepared, model)
     elif layer.kind == "vector":
         # The output layer is the one whose values are the network's output itself.
-        show_vector(key, spec, layer, is_final=np.array_equal(layer.vector, result.logits), names=names)
+        layer_numbers.show_vector(key, spec, layer, is_final=np.array_equal(layer.vector, result.logits), names=names)
     else:
         st.info(f"{layer.name} returns something other than a single tensor, so there is nothing to draw.")
 
