@@ -65,8 +65,9 @@ class UploadingClient(StreamClient):
 
     async def upload(self, label_startswith: str, name: str, data: bytes, mime: str, timeout: float = 60) -> None:
         """Upload ``data`` as the file ``name`` to the uploader so labelled, and rerun with it chosen."""
-        uploader = next((e.file_uploader for e in self.elements("file_uploader")
-                         if e.file_uploader.label.startswith(label_startswith)), None)
+        uploader, fragment_id = next(((n.proto.file_uploader, n.fragment) for _, n in sorted(self.nodes.items())
+                                      if not n.is_block and n.proto.WhichOneof("type") == "file_uploader"
+                                      and n.proto.file_uploader.label.startswith(label_startswith)), (None, ""))
         if uploader is None:
             raise LookupError(f"no file uploader labelled {label_startswith!r} on the page")
         request_id, msg = str(uuid.uuid4()), BackMsg()
@@ -82,7 +83,7 @@ class UploadingClient(StreamClient):
         state = FileUploaderState()
         state.uploaded_file_info.add(file_id=urls.file_id, name=name, size=len(data), file_urls=urls)
         self.widgets[uploader.id] = ("file_uploader_state_value", state)
-        await self.rerun()
+        await self.rerun(fragment_id or "")  # as the browser does: an uploader in a fragment reruns that fragment
 
     def _put(self, url: str, name: str, data: bytes, mime: str) -> None:
         boundary = uuid.uuid4().hex
