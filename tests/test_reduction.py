@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from explorer.core.registry import get_spec
-from explorer.runs import capture, deferred, reduction
+from explorer.runs import affine, capture, deferred, reduction
 from explorer.runs import capture_results as outputs
 
 
@@ -104,3 +105,47 @@ def test_each_map_value_is_the_step_nearest_its_block_mean(side, factor):
     assert np.abs(raw["maps"][:2] - exact).max() <= 0.5 + 1e-3
     assert np.all(raw["maps"][2] == 0)
 
+
+
+def test_a_batch_norm_made_from_its_input_equals_numpy_on_its_own_output(picture):
+    """Batch norms of trained-looking numbers: negative scales, a flat channel and a dead one."""
+    torch.manual_seed(3)
+    model = get_spec("resnet18").build().requires_grad_(False).eval()
+    generator = torch.Generator().manual_seed(4)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            count = module.num_features
+            module.weight.copy_(torch.randn(count, generator=generator))
+            module.bias.copy_(torch.randn(count, generator=generator))
+            module.running_mean.copy_(torch.randn(count, generator=generator))
+            module.running_var.copy_(torch.rand(count, generator=generator) + 0.5)
+            module.weight[:2] = 0  # channel 0 flat at its bias, channel 1 dead: 0 everywhere
+            module.bias[1] = 0
+    copies = {name: copy.numpy() for name, _, _, _, copy in capture.record(model, picture)[0]}
+    recorder = capture._Recorder(model, reduce_now=True, defer=True)
+    calls, output = capture.record(model, picture, recorder=recorder)
+    made = {call[0] for call in calls if isinstance(call[4], affine.Affine) and call[1] == "BatchNorm2d"}
+    # bn1, layer1's four and layer2's five (≤ 128 channels, every map kept), counted by hand.
+    assert len(made) == 10 and {"bn1", "layer1.0.bn1", "layer2.0.downsample.1"} <= made
+    layers = {layer.name: layer for layer in reduction.reduce(calls, output, recorder.deferred).layers}
+    for name in made:
+        reference, layer = copies[name].astype(np.float64), layers[name]
+        assert (reference.reshape(len(reference), -1).min(axis=1) < 0).any(), name  # negative values: not trivial
+        assert layer.stats.minimum == pytest.approx(reference.min(), rel=1e-6), name
+        assert layer.stats.maximum == pytest.approx(reference.max(), rel=1e-6), name
+        assert layer.stats.mean == pytest.approx(reference.mean(), abs=1e-5), name
+        assert layer.stats.zero_share == pytest.approx((reference == 0).mean(), abs=1e-12), name
+        assert layer.stats.dead_channels == int((reference.reshape(len(reference), -1) == 0).all(axis=1).sum()) == 1
+        np.testing.assert_allclose(layer.channel_means, reference.mean(axis=(1, 2)), atol=1e-5, err_msg=name)
+        kept = layer.map_channels
+        assert list(kept) == list(range(len(reference))) and np.all(layer.map_low <= layer.map_high)
+        pooled = F.avg_pool2d(torch.from_numpy(reference)[None], layer.pool_factor)[0].numpy()
+        step = (reference.max(axis=(1, 2)) - reference.min(axis=(1, 2))) / 255
+        error = np.abs(layer.channel_maps(kept) - pooled).max(axis=(1, 2))
+        assert np.all(error <= step / 2 + 1e-5 * (1 + np.abs(reference).max())), name
+
+
+def test_a_batch_norm_with_positive_scales_shares_its_inputs_maps(resnet18, picture):
+    layers = {layer.name: layer for layer in capture.capture(resnet18, picture).layers}
+    assert layers["layer1.0.bn1"].maps is layers["layer1.0.conv1"].maps
+    assert layers["layer3.0.bn1"].maps is not layers["layer3.0.conv1"].maps  # 256 channels: reduced on its own

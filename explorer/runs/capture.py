@@ -7,7 +7,8 @@ called twice (ResNet's shared ``relu``) gives two entries.
 
 Each hook reduces a large output the moment it appears (``explorer.runs.reduction``),
 and copies a small one into a buffer reduced in batches after the pass
-(``explorer.runs.deferred``). (``record`` can keep full copies instead, for tests
+(``explorer.runs.deferred``); a batch norm whose input was kept with every map only
+counts its zeros, and the rest is made from its input's (``explorer.runs.affine``). (``record`` can keep full copies instead, for tests
 that compare them with forwards written out by hand.)
 
 A container whose output is the very tensor its last child returned, unchanged
@@ -32,8 +33,9 @@ from torch import nn
 
 from explorer.core.registry import ArchSpec
 from explorer.runs.capture_results import Capture
-from explorer.runs.deferred import Deferred
-from explorer.runs.reduction import reduce, reduce_output
+from explorer.runs.affine import Affine
+from explorer.runs.deferred import Deferred, Slot
+from explorer.runs.reduction import count_nonzero, keeps_every_map, reduce, reduce_output
 from explorer.runs.private_views import lent_view
 
 # Forward passes with every output alive are the app's biggest memory spikes; at most
@@ -75,9 +77,18 @@ class _Recorder:
         call = self.calls[self.open.pop()]
         if isinstance(output, torch.Tensor):
             call[3] = tuple(output.shape)
-            call[4] = self._keep(output)  # the object itself: its identity is the sharing key
+            call[4] = self._keep(output, module, args)  # the object itself: its identity is the sharing key
 
-    def _keep(self, output: torch.Tensor) -> torch.Tensor | dict:
+    def _kept_whole(self, tensor) -> object | None:
+        """What was kept of ``tensor``, unchanged since, where that keeps every channel's map; else None."""
+        earlier = self.seen.get(id(tensor)) if isinstance(tensor, torch.Tensor) and tensor.dim() == 4 else None
+        if not earlier or earlier[0]() is not tensor or earlier[1] != tensor._version:
+            return None
+        kept = earlier[2]
+        every = isinstance(kept, Slot) or (isinstance(kept, dict) and "maps" in kept)
+        return kept if every and keeps_every_map(tensor.shape[1]) else None
+
+    def _keep(self, output: torch.Tensor, module: nn.Module | None = None, args=()) -> object:
         """The first image's output, reduced or copied now: later in-place operations must not reach it.
 
         Reducing here reads the output while it is still in the cache, and needs no
@@ -88,8 +99,11 @@ class _Recorder:
         if earlier and earlier[0]() is output and earlier[1] == output._version:
             return earlier[2]
         first = (output[0] if output.dim() > 1 else output).detach()
+        source = self._kept_whole(args[0]) if self.reduce_now and args and Affine.applies(module) else None
         if not self.reduce_now:
             kept = first.clone()
+        elif source is not None:  # a batch norm of an output kept whole: only its zeros are counted here
+            kept = Affine(source, module, int(count_nonzero(first)))
         else:
             kept = self.deferred.add(first) if self.deferred is not None else None
             kept = kept or reduce_output(first, stats_later=True)

@@ -3,7 +3,8 @@
 A captured output is reduced inside its hook, before any later in-place operation
 (AlexNet's ``ReLU(inplace=True)``, ResNet's ``out += identity``) can overwrite it,
 and while it is still in the processor's cache, so no full-size copy is made; small
-outputs are copied and reduced in batches after the pass instead (``explorer.runs.deferred``).
+outputs are copied and reduced in batches after the pass instead (``explorer.runs.deferred``),
+and a batch norm's is made from its input's (``explorer.runs.affine``).
 What is kept:
 
 - exact statistics of the whole output (min, max, mean, exact zeros, dead channels,
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from explorer.runs.affine import Affine
 from explorer.runs.capture_results import DISPLAY_SIDE, KEPT_CHANNELS, MAX_VECTOR, Capture, LayerOutput, LayerStats
 
 
@@ -63,6 +65,11 @@ def _stats(low: np.ndarray, high: np.ndarray, means: np.ndarray, nonzero: np.nda
             for i in range(count)]
 
 
+def keeps_every_map(channels: int) -> bool:
+    """Whether an output of this many channels keeps every channel's map (``reduce_maps``)."""
+    return channels <= 2 * KEPT_CHANNELS
+
+
 def reduce_maps(stack: torch.Tensor, stats_later: bool = False, scratch: bool = False) -> list[dict]:
     """Statistics and display maps of N outputs of one shape (N×C×H×W), in one go: each step runs once for
     the whole stack, so a network's many small outputs (ResNet's 7×7 and 14×14 layers) do not each pay the
@@ -78,7 +85,7 @@ def reduce_maps(stack: torch.Tensor, stats_later: bool = False, scratch: bool = 
     # widened to 64 with copies of their first values, which changes neither, take 0.21 ms for both.
     wide = torch.cat([flat, flat[:, :64 - flat.shape[1]]], 1) if 32 <= flat.shape[1] < 64 and len(flat) > 1024 else flat
     low, high = wide.amin(dim=1).cpu().numpy(), wide.amax(dim=1).cpu().numpy()
-    factor, every = -(-max(height, width) // DISPLAY_SIDE), channels <= 2 * KEPT_CHANNELS
+    factor, every = -(-max(height, width) // DISPLAY_SIDE), keeps_every_map(channels)
     # Where every channel's map is kept and whole blocks cover it, a channel's sum is its block sums' sum: one
     # pass fewer over the output (64×112×112 in a hook: 0.1 ms of about 1).
     summed = _block_sums(flat.reshape(-1, height, width), factor) if (
@@ -118,6 +125,11 @@ def _nonzero(rows: torch.Tensor) -> np.ndarray:
     if rows.device.type != "cpu":
         return rows.ne(0).sum(dim=1).cpu().numpy()
     return np.array([np.count_nonzero(row != 0) for row in rows.numpy()])
+
+
+def count_nonzero(output: torch.Tensor) -> int:
+    """How many values of ``output`` are not exactly 0."""
+    return int(_nonzero(output.reshape(1, -1).float())[0])
 
 
 def _quantised(maps: torch.Tensor, lo: np.ndarray, hi: np.ndarray, owned: bool, values: int) -> np.ndarray:
@@ -202,11 +214,30 @@ def reduce_output(copy: torch.Tensor, stats_later: bool = False) -> dict:
     return reduce_maps(copy[None], stats_later)[0] if copy.dim() == 3 else _reduce_vector(copy)
 
 
+def _layer_of(copy, call: tuple, done: dict[int, LayerOutput], batched: dict) -> LayerOutput:
+    """The ``LayerOutput`` of one call (index, name, type, depth, shape) from what it kept, reduced once per copy."""
+    twin = done.get(id(copy)) if copy is not None else None
+    if twin is not None:
+        return dataclasses.replace(twin, index=call[0], name=call[1], type=call[2], depth=call[3])
+    if isinstance(copy, Affine):  # a batch norm: from its input's layer (a container holding it may come first)
+        layer = copy.layer(_layer_of(copy.source, call, done, batched), *call)
+    else:
+        if copy is None or isinstance(copy, dict):
+            raw = copy
+        else:
+            raw = reduce_output(copy) if isinstance(copy, torch.Tensor) else batched[copy]
+        layer = _finish(*call, raw)
+    if copy is not None:
+        done[id(copy)] = layer
+    return layer
+
+
 def reduce(calls: list[list], output, deferred=None) -> Capture:
     """Shrink recorded calls to statistics and display-sized maps, freeing each full copy as it goes.
 
-    A call may hold its output reduced already (a dict), a full copy, or a slot of ``deferred``
-    (``explorer.runs.deferred.Deferred``), which stands for its copy until ``reduce_all`` reduces them.
+    A call may hold its output reduced already (a dict), a full copy, a slot of ``deferred``
+    (``explorer.runs.deferred.Deferred``), which stands for its copy until ``reduce_all`` reduces them,
+    or an ``explorer.runs.affine.Affine`` (a batch norm, made from its input's layer).
     """
     batched = deferred.reduce_all() if deferred is not None else {}
     layers = []
@@ -214,17 +245,6 @@ def reduce(calls: list[list], output, deferred=None) -> Capture:
     for index, call in enumerate(calls):
         name, kind, depth, shape, copy = call
         call[4] = None
-        twin = done.get(id(copy)) if copy is not None else None
-        if twin is not None:
-            layer = dataclasses.replace(twin, index=index, name=name, type=kind, depth=depth)
-        else:
-            if copy is None or isinstance(copy, dict):
-                raw = copy
-            else:
-                raw = reduce_output(copy) if isinstance(copy, torch.Tensor) else batched[copy]
-            layer = _finish(index, name, kind, depth, shape, raw)
-            if copy is not None:
-                done[id(copy)] = layer
-        layers.append(layer)
+        layers.append(_layer_of(copy, (index, name, kind, depth, shape), done, batched))
     logits = output if isinstance(output, torch.Tensor) else output.logits
     return Capture(layers=tuple(layers), logits=logits[0].float().cpu().numpy())
