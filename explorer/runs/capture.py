@@ -57,6 +57,11 @@ class _Recorder:
         named = [(name, m) for name, m in model.named_modules() if name]
         self.modules = [m for _, m in named]
         self.names = {id(m): (name, type(m).__name__, name.count(".") + 1) for name, m in named}
+        # A module without submodules calls no hooked module, so it starts just before its forward hook
+        # fires: it needs no pre-hook (ResNet-18: 52 of 67 modules; about 0.4 ms less per capture, measured
+        # in separate processes, within this machine's noise).
+        self.leaves = {id(m) for m in self.modules if next(m.children(), None) is None}
+        self.last_call: int | None = None  # the index of the call whose forward hook ran last
         self.thread = threading.get_ident()
         self.calls: list[list] = []  # [name, type, depth, shape, copy of the output], in call-start order
         self.open: list[int] = []
@@ -74,7 +79,10 @@ class _Recorder:
     def hook(self, module: nn.Module, args, output) -> None:
         if threading.get_ident() != self.thread:
             return
-        call = self.calls[self.open.pop()]
+        if id(module) in self.leaves:
+            self.pre_hook(module, args)
+        self.last_call = self.open.pop()
+        call = self.calls[self.last_call]
         if isinstance(output, torch.Tensor):
             call[3] = tuple(output.shape)
             call[4] = self._keep(output, module, args)  # the object itself: its identity is the sharing key
@@ -127,7 +135,8 @@ def record(model: nn.Module, x: torch.Tensor, reduce_now: bool = False,
     handles = []
     try:
         for module in recorder.modules:
-            handles.append(module.register_forward_pre_hook(recorder.pre_hook))
+            if id(module) not in recorder.leaves:
+                handles.append(module.register_forward_pre_hook(recorder.pre_hook))
             handles.append(module.register_forward_hook(recorder.hook))
         if any(training for _, training in modes):
             model.eval()

@@ -155,8 +155,9 @@ class _BothRows(_Recorder):
         self.change: dict[int, float] = {}
 
     def hook(self, module, args, output) -> None:
-        index = self.open[-1] if self.open else None
+        self.last_call = None
         super().hook(module, args, output)
+        index = self.last_call
         if index is None or not isinstance(output, torch.Tensor) or output.shape[0] != 2:
             return
         changed, untouched = output[0].detach(), output[1].detach()
