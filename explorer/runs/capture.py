@@ -1,7 +1,7 @@
 """One forward pass that keeps every layer's output, reduced to what a page can show.
 
-``capture(model, x)`` puts a pre-hook and a forward hook on every submodule and
-runs the model once. Each module *call* becomes one ``LayerOutput``, in the
+``capture(model, x)`` puts a forward hook on every submodule, and a pre-hook on each
+that has submodules of its own, and runs the model once. Each module *call* becomes one ``LayerOutput``, in the
 order the calls start (the order torchinfo's layer table uses), so a module
 called twice (ResNet's shared ``relu``) gives two entries.
 
