@@ -1,15 +1,16 @@
 """One forward pass that keeps every layer's output, reduced to what a page can show.
 
 ``capture(model, x)`` puts a forward hook on every submodule, and a pre-hook on each
-that has submodules of its own, and runs the model once. Each module *call* becomes one ``LayerOutput``, in the
-order the calls start (the order torchinfo's layer table uses), so a module
-called twice (ResNet's shared ``relu``) gives two entries.
+that has submodules of its own, and runs the model once. Each module *call* becomes one
+``LayerOutput``, in the order the calls start (the order torchinfo's layer table uses),
+so a module called twice (ResNet's shared ``relu``) gives two entries.
 
 Each hook reduces a large output the moment it appears (``explorer.runs.reduction``),
 and copies a small one into a buffer reduced in batches after the pass
 (``explorer.runs.deferred``); a batch norm whose input was kept with every map only
-counts its zeros, and the rest is made from its input's (``explorer.runs.affine``). (``record`` can keep full copies instead, for tests
-that compare them with forwards written out by hand.)
+counts its zeros, and the rest is made from its input's (``explorer.runs.affine``).
+(``record`` can keep full copies instead, for tests that compare them with forwards
+written out by hand.)
 
 A container whose output is the very tensor its last child returned, unchanged
 (the tensor object and its in-place version counter both match), shares that
