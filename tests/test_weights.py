@@ -22,6 +22,7 @@ import torch
 import torchvision
 
 from explorer.__main__ import main
+from tests.conftest import ROOT
 from explorer.core.errors import UserError
 from explorer.core.limits import UPLOAD_BYTES
 from explorer.core.registry import ARCHITECTURES, get_spec
@@ -483,3 +484,31 @@ def test_digits_weights_on_the_feature_map_and_training_pages(app_test):
     source = session_trainer(at.session_state)._source
     for key, tensor in digits_state_dict("toy_conv").items():
         assert torch.equal(source.state_dict()[key], tensor), key
+
+
+def test_random_weights_are_the_same_network_in_every_process_and_leave_the_callers_random_numbers_alone():
+    import subprocess
+    import sys
+
+    from explorer.core.registry import get_spec
+    from explorer.weights import loading
+
+    spec = get_spec("lenet5")
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    here = loading.build(spec, "random")
+    assert torch.equal(torch.rand(3), expected_next)  # building drew nothing from the caller's stream
+    again = loading.build(spec, "random")
+    # Another server (a replica, or this one restarted): a fresh interpreter with another global seed.
+    script = ("import sys, torch; torch.manual_seed(7); from explorer.core.registry import get_spec; "
+              "from explorer.weights import loading; m = loading.build(get_spec('lenet5'), 'random'); "
+              "sys.stdout.write(' '.join(f'{float(p.double().sum()):.17g}' for p in m.state_dict().values()))")
+    other = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    sums = [float(p.double().sum()) for p in here.state_dict().values()]
+    assert [float(v) for v in other.stdout.split()] == sums
+    for name, value in here.state_dict().items():
+        assert torch.equal(value, again.state_dict()[name]), name
+    # and it is a random network, not zeros: two layers' weights differ
+    assert not torch.equal(here.state_dict()["features.0.weight"].flatten()[:6],
+                           here.state_dict()["features.3.weight"].flatten()[:6])

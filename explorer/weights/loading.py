@@ -6,6 +6,7 @@ checked key by key against the network before anything is loaded.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from explorer.core.errors import UserError
@@ -15,11 +16,19 @@ from explorer.weights import digit_checkpoints, hub
 from explorer.weights.catalogue import DIGITS, LABELS, RANDOM, TORCHVISION_MEMBERS, WeightsUnavailable, check_choice
 
 
+# "Random initialisation" is one network, not a new one per process: every server and replica behind a load
+# balancer draws the same weights, so a class sees the teacher's maps, and a network built again after the
+# server's model cache let it go matches the captures made of it before.
+RANDOM_SEED = 0
+
+
 def build(spec: ArchSpec, choice: str, device: str = "cpu") -> nn.Module:
-    """``spec``'s network in eval mode with the ``random``, ImageNet or ``digits`` weights."""
+    """``spec``'s network in eval mode with the ``random`` (always the same), ImageNet or ``digits`` weights."""
     check_choice(spec, choice)
     if choice == RANDOM:
-        return spec.build(device)
+        with torch.random.fork_rng(devices=[]):  # the caller's random numbers go on as if nothing was drawn
+            torch.random.default_generator.manual_seed(RANDOM_SEED)
+            return spec.build(device)  # initialised on the CPU, then moved
     if choice == DIGITS:
         try:
             state = digit_checkpoints.digits_state_dict(spec.id)
