@@ -39,7 +39,10 @@ class Affine:
 
     @staticmethod
     def applies(module: nn.Module) -> bool:
-        """Whether ``module``'s output is its input's through fixed per-channel numbers, seen by our hook alone."""
+        """Whether ``module``'s output is its input's through fixed per-channel numbers, seen by our hook alone.
+
+        torch has no public way to count a module's forward hooks; ``_forward_hooks`` is its own dict of them.
+        """
         return (type(module) is nn.BatchNorm2d and not module.training and module.running_mean is not None
                 and len(module._forward_hooks) == 1)
 

@@ -186,7 +186,7 @@ def _reduce_vector(x: torch.Tensor) -> dict:
 
 
 def _vector_stats(flat: torch.Tensor) -> dict:
-    return {"aminmax": (flat.min(), flat.max()), "mean": flat.mean(), "nonzero": _nonzero(flat[None])[0]}
+    return {"aminmax": (flat.min(), flat.max()), "mean": flat.mean(), "nonzero": count_nonzero(flat)}
 
 
 def _finish(index: int, name: str, kind: str, depth: int, shape: tuple, raw: dict | None) -> LayerOutput:
