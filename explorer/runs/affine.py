@@ -41,10 +41,12 @@ class Affine:
     def applies(module: nn.Module) -> bool:
         """Whether ``module``'s output is its input's through fixed per-channel numbers, seen by our hook alone.
 
-        torch has no public way to count a module's forward hooks; ``_forward_hooks`` is its own dict of them.
+        torch has no public way to count a module's forward hooks; ``_forward_hooks`` is its own dict of them
+        (a torch without it: every batch norm is reduced directly).
         """
+        hooks = getattr(module, "_forward_hooks", None)
         return (type(module) is nn.BatchNorm2d and not module.training and module.running_mean is not None
-                and len(module._forward_hooks) == 1)
+                and hooks is not None and len(hooks) == 1)
 
     def layer(self, source: LayerOutput, index: int, name: str, kind: str, depth: int,
               shape: tuple) -> LayerOutput:
