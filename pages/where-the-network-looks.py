@@ -4,6 +4,8 @@ The page answers two questions Feature maps cannot: where in the picture did the
 look to decide, and what happens without a channel or a shortcut. Every pass runs on a
 private view of the server's shared model (explorer.runs.private_views); results are kept once
 per picture and setting for the whole server, in bounded stores (ui.caches.result_store).
+Everything from the picture to the interventions is a fragment (``one_picture``), as on Feature maps: a new
+picture reruns it alone, not the frame, the sidebar or the filters, which do not depend on it.
 Page keys start with "wl_".
 """
 
@@ -19,6 +21,7 @@ from ui.frame import keep_in_frame
 from ui.panels import cam_panel
 from ui.panels import intervention_panel
 from ui.selection.pictures import digest_of, pick_picture, picture_or_last_good, turn_for_picture
+from ui.selection.record import Selection
 from ui.selection.sidebar import current_selection
 from ui.selection.weights_panel import describe_weights, selected_model
 from ui.widgets.images import picture as show_picture
@@ -61,27 +64,35 @@ stop_if(run_problem(selection, batch=2))  # an intervention runs the picture twi
 if size.batch > 1:
     st.caption(f"This page follows one picture, so the batch size ({size.batch}) is not used here.")
 
-picture_col, weights_col = st.columns([3, 2])
-with picture_col:
-    data, label = pick_picture(spec, "wl")
-with weights_col:
-    describe_weights(selection, meaning="its answer and every map on this page mean nothing until it is trained")
-
-# A new picture's decoding and its first map wait their turn in the server's line (Score-CAM, run from the
-# map panel's own rerun, takes turns of its own there). A picture that cannot be read stops the page here,
-# and leaving the with leaves the line.
-with turn_for_picture(selection, data):
+@follow.fragment
+def one_picture(selection: Selection) -> None:
+    """The picture, its maps and the interventions: a new picture reruns this fragment alone, not the frame,
+    the sidebar or the filters (which do not depend on it)."""
+    spec, size = selection.spec, selection.size
+    picture_col, weights_col = st.columns([3, 2])
     with picture_col:
-        data, label, loaded, prepared = picture_or_last_good(
-            data, label, selection, kept_key="wl_previous",
-            ask="Choose a picture above to see where the network looks.",
-            carrying_on="Until there is a new picture, the page keeps showing {about}.")
-    model = selected_model(selection)
-    table = cached_layer_table(spec.id, size.height, size.width, 1)
-    names = catalogue.class_names(spec, selection.weights)
-    digest = digest_of(data)
-    follow.fragment(cam_panel.show)(selection, model, prepared, table, names, digest)
+        data, label = pick_picture(spec, "wl")
+    with weights_col:
+        describe_weights(selection, meaning="its answer and every map on this page mean nothing until it is trained")
+
+    # A new picture's decoding and its first map wait their turn in the server's line (Score-CAM, run from the
+    # map panel's own rerun, takes turns of its own there). A picture that cannot be read stops the page here,
+    # and leaving the with leaves the line.
+    with turn_for_picture(selection, data):
+        with picture_col:
+            data, label, loaded, prepared = picture_or_last_good(
+                data, label, selection, kept_key="wl_previous",
+                ask="Choose a picture above to see where the network looks.",
+                carrying_on="Until there is a new picture, the page keeps showing {about}.")
+        model = selected_model(selection)
+        table = cached_layer_table(spec.id, size.height, size.width, 1)
+        names = catalogue.class_names(spec, selection.weights)
+        digest = digest_of(data)
+        follow.fragment(cam_panel.show)(selection, model, prepared, table, names, digest)
+    st.divider()
+    st.fragment(intervention_panel.show)(selection, model, prepared, table, names, digest)
+
+
+one_picture(selection)
 st.divider()
-st.fragment(intervention_panel.show)(selection, model, prepared, table, names, digest)
-st.divider()
-show_filters(selection, model)
+show_filters(selection, selected_model(selection))
