@@ -145,6 +145,22 @@ def test_a_batch_norm_made_from_its_input_equals_numpy_on_its_own_output(picture
         assert np.all(error <= step / 2 + 1e-5 * (1 + np.abs(reference).max())), name
 
 
+def test_a_batch_norm_changed_in_place_after_a_capture_is_read_anew(picture):
+    """Scales and shifts are kept per module between captures; a training step changes its tensors in place."""
+    torch.manual_seed(3)
+    model = get_spec("resnet18").build().requires_grad_(False).eval()
+    before = {layer.name: layer for layer in capture.capture(model, picture).layers}["bn1"]
+    with torch.no_grad():
+        model.bn1.weight.mul_(-2)
+        model.bn1.running_mean.add_(1)
+    reference = {name: copy for name, _, _, _, copy in capture.record(model, picture)[0]}["bn1"].double().numpy()
+    after = {layer.name: layer for layer in capture.capture(model, picture).layers}["bn1"]
+    assert after.stats.minimum == pytest.approx(reference.min(), rel=1e-6)
+    assert after.stats.maximum == pytest.approx(reference.max(), rel=1e-6)
+    np.testing.assert_allclose(after.channel_means, reference.mean(axis=(1, 2)), atol=1e-5)
+    assert abs(after.stats.maximum - before.stats.maximum) > 0.1
+
+
 def test_a_batch_norm_with_positive_scales_shares_its_inputs_maps(resnet18, picture):
     layers = {layer.name: layer for layer in capture.capture(resnet18, picture).layers}
     assert layers["layer1.0.bn1"].maps is layers["layer1.0.conv1"].maps
