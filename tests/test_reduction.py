@@ -159,6 +159,11 @@ def test_a_batch_norm_changed_in_place_after_a_capture_is_read_anew(picture):
     assert after.stats.maximum == pytest.approx(reference.max(), rel=1e-6)
     np.testing.assert_allclose(after.channel_means, reference.mean(axis=(1, 2)), atol=1e-5)
     assert abs(after.stats.maximum - before.stats.maximum) > 0.1
+    model.bn1.running_var = model.bn1.running_var * 4  # a new tensor in its place, at version 0 like a fresh one
+    reference = {name: copy for name, _, _, _, copy in capture.record(model, picture)[0]}["bn1"].double().numpy()
+    replaced = {layer.name: layer for layer in capture.capture(model, picture).layers}["bn1"]
+    assert replaced.stats.maximum == pytest.approx(reference.max(), rel=1e-6)
+    assert abs(replaced.stats.maximum - after.stats.maximum) > 0.1
 
 
 def test_a_batch_norm_with_positive_scales_shares_its_inputs_maps(resnet18, picture):

@@ -76,10 +76,12 @@ _made: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _scale_and_shift(module: nn.BatchNorm2d) -> tuple[np.ndarray, np.ndarray]:
     """Each channel's scale and shift as eval-mode batch norm computes them, in float32, widened to float64."""
     tensors = (module.running_mean, module.running_var, module.weight, module.bias)
+    # The tensors themselves (a tensor put in their place is seen, even at a freed one's address), where their
+    # values live, and their in-place versions.
     made_from = (module.eps, *((t.data_ptr(), t._version) if t is not None else None for t in tensors))
     known = _made.get(module)
-    if known is not None and known[0] == made_from:
-        return known[1]
+    if known is not None and known[0] == made_from and all(a is b for a, b in zip(known[1], tensors)):
+        return known[2]
     with torch.no_grad():
         mean, variance = module.running_mean.float(), module.running_var.float()
         weight = module.weight.float() if module.weight is not None else torch.ones_like(mean)
@@ -89,5 +91,5 @@ def _scale_and_shift(module: nn.BatchNorm2d) -> tuple[np.ndarray, np.ndarray]:
     made = scale.cpu().numpy().astype(np.float64), shift.cpu().numpy().astype(np.float64)
     for array in made:
         array.setflags(write=False)  # shared by later captures
-    _made[module] = (made_from, made)
+    _made[module] = (made_from, tensors, made)
     return made
